@@ -1,0 +1,26 @@
+"""Every subcommand: a help line, the arguments it takes, and the function it calls."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+
+from dlf.cli.run import add_path, add_run, add_sweep, cmd_list, cmd_path, cmd_run, cmd_sweep
+from dlf.cli.tools import add_checkpoints, add_report, cmd_checkpoints, cmd_gradcheck, cmd_report
+
+
+def _nothing(parser: argparse.ArgumentParser) -> None:
+    pass
+
+
+Command = tuple[str, Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]
+
+COMMANDS: dict[str, Command] = {
+    "path": ("run the learning path's recipes and checkpoints, one report", add_path, cmd_path),
+    "run": ("run one recipe: dlf run NAME [--quick] key=value ...", add_run, cmd_run),
+    "sweep": ("run a grid: dlf sweep NAME lr=0.1,0.01 [other=a,b]", add_sweep, cmd_sweep),
+    "list": ("list the recipes", _nothing, cmd_list),
+    "checkpoints": ("run the path's critical checkpoints", add_checkpoints, cmd_checkpoints),
+    "gradcheck": ("gradient-check every from-scratch layer and loss", _nothing, cmd_gradcheck),
+    "report": ("show a run's summary and where its report is", add_report, cmd_report),
+}

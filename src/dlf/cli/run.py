@@ -1,0 +1,82 @@
+"""``dlf run``, ``dlf sweep``, ``dlf list`` and ``dlf path``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from dlf.cli.errors import UsageError
+from dlf.cli.tools import parse_modules
+from dlf.recipes import get_recipe, parse_overrides, recipe_names, run_recipe, sweep
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--quick", action="store_true", help="the quick setting (seconds)")
+    parser.add_argument("--runs-dir", default="runs", help="root of run directories (runs)")
+    parser.add_argument("--quiet", action="store_true", help="no progress output")
+
+
+def add_run(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("recipe", help="recipe name (see dlf list)")
+    parser.usage = "dlf run RECIPE [--quick] [--runs-dir DIR] [--quiet] [key=value ...]"
+    parser.set_defaults(takes_pairs="key=value config overrides")
+    _common(parser)
+
+
+def add_sweep(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("recipe", help="recipe name (see dlf list)")
+    parser.usage = "dlf sweep RECIPE key=v1,v2 [key=a,b ...] [--quick] [--runs-dir DIR] [--quiet]"
+    parser.set_defaults(takes_pairs="key=v1,v2 values to sweep")
+    _common(parser)
+
+
+def add_path(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--modules", default=None, help="comma-separated module numbers, e.g. 1,2")
+    _common(parser)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    recipe = get_recipe(args.recipe)
+    config = recipe.make_config(args.quick, parse_overrides(args.pairs))
+    run_dir, summary = run_recipe(recipe, config, args.runs_dir, args.quiet)
+    print(json.dumps(summary, indent=2))
+    print(f"report: {run_dir.path / 'report.html'}")
+    return 0
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    if not args.pairs:
+        raise UsageError("sweep wants at least one key=v1,v2 to vary")
+    sweep_dir = sweep(get_recipe(args.recipe), args.pairs, args.quick, args.runs_dir, args.quiet)
+    print(f"report: {sweep_dir.path / 'report.html'}")
+    return 0
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "?"
+    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.0f} min"
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    rows = []
+    for name in recipe_names():
+        r = get_recipe(name)
+        quick, full = r.durations.get("quick"), r.durations.get("full")
+        rows.append((name, str(r.module), r.description, _duration(quick), _duration(full)))
+    headers = ("recipe", "module", "description", "quick", "full")
+    widths = [max(len(row[i]) for row in [headers, *rows]) for i in range(5)]
+    for row in [headers, *rows]:
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+    print("quick/full: wall time measured on a 2-core CPU machine")
+    return 0
+
+
+def cmd_path(args: argparse.Namespace) -> int:
+    from dlf.path import run_path
+
+    modules = parse_modules(args.modules)
+    path_dir, summary = run_path(args.quick, modules, args.runs_dir, args.quiet)
+    print(json.dumps(summary, indent=2))
+    print(f"report: {path_dir.path / 'report.html'}")
+    return 1 if summary["recipes_failed"] or summary["checkpoints_failed"] else 0

@@ -1,0 +1,56 @@
+"""``dlf checkpoints``, ``dlf gradcheck``, ``dlf report``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from dlf.cli.errors import UsageError
+
+
+def add_checkpoints(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--modules", default=None, help="comma-separated module numbers, e.g. 1,2")
+
+
+def parse_modules(text: str | None) -> list[int] | None:
+    """``"1,2"`` -> ``[1, 2]``; None -> None (all modules)."""
+    if not text:
+        return None
+    try:
+        return [int(m) for m in text.split(",") if m.strip()]
+    except ValueError:
+        raise UsageError(f"--modules wants numbers like 1,2; got {text!r}") from None
+
+
+def cmd_checkpoints(args: argparse.Namespace) -> int:
+    from dlf.path import format_checkpoints, run_checkpoints
+
+    results = run_checkpoints(parse_modules(args.modules))
+    print(format_checkpoints(results))
+    return 1 if any(r.status == "fail" for r in results) else 0
+
+
+def cmd_gradcheck(args: argparse.Namespace) -> int:
+    from dlf.scratch.gradcheck import format_gradcheck_table, gradcheck_table
+
+    rows = gradcheck_table()
+    print(format_gradcheck_table(rows))
+    return 0 if all(r["passed"] for r in rows) else 1
+
+
+def add_report(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("target", help="a run directory, or a recipe name for its newest run")
+    parser.add_argument("--runs-dir", default="runs", help="root of run directories (runs)")
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    target = Path(args.target)
+    if not (target / "summary.json").is_file():
+        runs = sorted((Path(args.runs_dir) / args.target).glob("*/summary.json"))
+        if not runs:
+            raise UsageError(f"{args.target!r} is neither a run directory nor a recipe with runs")
+        target = runs[-1].parent
+    print(json.dumps(json.loads((target / "summary.json").read_text()), indent=2))
+    print(f"report: {target / 'report.html'}")
+    return 0

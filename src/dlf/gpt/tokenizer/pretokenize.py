@@ -1,0 +1,72 @@
+"""Pre-splitting text into chunks before BPE, as GPT-2 and GPT-4 do.
+
+BPE never merges across chunk boundaries, so a regex first cuts text into words, numbers,
+punctuation runs and whitespace runs; merges then happen inside each chunk. The two patterns are
+the ones tiktoken uses for GPT-2 (``r50k_base``) and GPT-4 (``cl100k_base``). They need the
+``regex`` module (``\\p{L}``: any letter, ``\\p{N}``: any number, possessive ``++``).
+"""
+
+from __future__ import annotations
+
+import re
+
+import regex
+
+GPT2_SPLIT_PATTERN = (
+    r"""'(?:[sdmt]|ll|ve|re)| ?\p{L}++| ?\p{N}++| ?[^\s\p{L}\p{N}]++|\s++$|\s+(?!\S)|\s"""
+)
+"""GPT-2: contractions, `` ?letters``, `` ?numbers``, `` ?other``, whitespace runs (the last
+space of a run is left to start the next word)."""
+
+GPT4_SPLIT_PATTERN = (
+    r"""'(?i:[sdmt]|ll|ve|re)|[^\r\n\p{L}\p{N}]?+\p{L}++|\p{N}{1,3}+| ?[^\s\p{L}\p{N}]++[\r\n]*+"""
+    r"""|\s++$|\s*[\r\n]|\s+(?!\S)|\s"""
+)
+"""GPT-4 (cl100k): as GPT-2, but case-insensitive contractions, numbers in groups of at most
+three digits, one leading non-letter allowed before a word, newlines kept apart."""
+
+SPLIT_PATTERNS: dict[str, str] = {"gpt2": GPT2_SPLIT_PATTERN, "gpt4": GPT4_SPLIT_PATTERN}
+
+
+def resolve_pattern(pattern: str | None) -> str | None:
+    """The regex for ``pattern``: ``"gpt2"`` or ``"gpt4"`` by name, any other string as a regex,
+    ``None`` for no pre-splitting (the whole text is one chunk).
+
+    Example: ``resolve_pattern("gpt2") == GPT2_SPLIT_PATTERN``; ``resolve_pattern(r"\\w+|\\W+")``
+    -> ``r"\\w+|\\W+"``. Raises ValueError for a string that does not compile.
+    """
+    if pattern is None:
+        return None
+    pattern = SPLIT_PATTERNS.get(pattern, pattern)
+    try:
+        regex.compile(pattern)
+    except regex.error as err:
+        names = ", ".join(f'"{n}"' for n in SPLIT_PATTERNS)
+        raise ValueError(
+            f"split pattern {pattern!r} is neither a known name ({names}) nor a valid regex: {err}"
+        ) from None
+    return pattern
+
+
+def split_chunks(text: str, compiled: regex.Pattern | None) -> list[str]:
+    """The chunks of ``text`` under a compiled split pattern (``None``: one chunk).
+
+    The chunks concatenate back to ``text`` for the GPT patterns (every character is matched).
+    Example (GPT-2): ``"Hello world!!  ok"`` -> ``["Hello", " world", "!!", " ", " ok"]``.
+    """
+    if compiled is None:
+        return [text] if text else []
+    return compiled.findall(text)
+
+
+def special_splitter(specials: list[str] | set[str] | tuple[str, ...]) -> re.Pattern | None:
+    """A regex whose ``split`` cuts text around the special tokens, keeping them as pieces.
+
+    Longer specials are tried first, so ``"<|a|>"`` and ``"<|a|>x"`` never shadow one another.
+    Example: ``special_splitter(["<|endoftext|>"]).split("a<|endoftext|>b")``
+    -> ``["a", "<|endoftext|>", "b"]`` (special pieces sit at the odd positions).
+    """
+    if not specials:
+        return None
+    alternatives = "|".join(re.escape(s) for s in sorted(specials, key=lambda s: (-len(s), s)))
+    return re.compile(f"({alternatives})")

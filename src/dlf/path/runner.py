@@ -1,0 +1,111 @@
+"""``dlf path``: every built module's recipes in order, then the checkpoints, in one report."""
+
+from __future__ import annotations
+
+import html
+import os
+from pathlib import Path
+
+from dlf.path.checkpoint import CheckpointResult, run_checkpoint
+from dlf.path.modules import MODULES, PathModule
+from dlf.recipes import get_recipe, run_recipe
+from dlf.runs import RunDir
+
+
+def run_checkpoints(modules: list[int] | None = None) -> list[CheckpointResult]:
+    """Run the checkpoints of the chosen modules (all by default), in path order.
+
+    A module that is not built yet gives one row with status "not built yet".
+    """
+    results = []
+    for m in _chosen(modules):
+        checkpoints = m.load_checkpoints()
+        if checkpoints is None:
+            results.append(CheckpointResult(m.number, "—", m.title, "not built yet", "", 0.0))
+            continue
+        results += [run_checkpoint(cp) for cp in checkpoints]
+    return results
+
+
+def format_checkpoints(results: list[CheckpointResult]) -> str:
+    """The checkpoint table as aligned text: module, checkpoint, ✓/✗, evidence."""
+    width = max([len(r.name) for r in results] + [10])
+    lines = [f"{'module':<7} {'checkpoint':<{width}}    evidence"]
+    for r in results:
+        verdict = r.mark if r.status != "not built yet" else "not built yet"
+        lines.append(f"{r.module:<7} {r.name:<{width}} {verdict:<3} {r.figure}")
+    passed = sum(r.status == "pass" for r in results)
+    lines.append(f"{passed} passed, {sum(r.status == 'fail' for r in results)} failed")
+    return "\n".join(lines)
+
+
+def _chosen(modules: list[int] | None) -> list[PathModule]:
+    return [m for m in MODULES if modules is None or m.number in modules]
+
+
+def run_path(
+    quick: bool = False,
+    modules: list[int] | None = None,
+    runs_dir: str | Path = "runs",
+    quiet: bool = False,
+) -> tuple[RunDir, dict]:
+    """Run each chosen module's recipes (quick or full), then its checkpoints; one report.
+
+    A recipe that fails is recorded as failed and the path goes on. The report links each
+    recipe's own report.
+    """
+    path_dir = RunDir.create(runs_dir, "path", {"quick": quick, "modules": modules}, quiet)
+    rows, failed = [], []
+    for m in _chosen(modules):
+        if not m.built:
+            rows.append([m.number, "—", "not built yet", "", ""])
+            continue
+        for name in m.recipes:
+            recipe = get_recipe(name)
+            path_dir.say(f"module {m.number}: {name} ({'quick' if quick else 'full'})")
+            try:
+                run_dir, summary = run_recipe(recipe, recipe.make_config(quick), runs_dir, quiet)
+            except Exception as err:
+                failed.append(name)
+                rows.append([m.number, name, "failed", f"{type(err).__name__}: {err}", ""])
+                continue
+            link = os.path.relpath(run_dir.path / "report.html", path_dir.path)
+            figures = {k: v for k, v in summary.items() if k not in ("recipe", "status")}
+            headline = ", ".join(
+                f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
+                for k, v in list(figures.items())[:4]
+            )
+            rows.append(
+                [m.number, name, summary["status"], headline, f'<a href="{link}">report</a>']
+            )
+    path_dir.report.heading("Recipes")
+    path_dir.report.table(
+        ["module", "recipe", "status", "figures", "report"],
+        [[_esc(c) for c in r[:4]] + [r[4]] for r in rows],
+        raw_html=True,
+    )
+    results = run_checkpoints(modules)
+    path_dir.report.heading("Checkpoints")
+    path_dir.report.table(
+        ["module", "checkpoint", "", "evidence", "claim"],
+        [[r.module, _esc(r.name), _mark_html(r), _esc(r.figure), _esc(r.claim)] for r in results],
+        raw_html=True,
+    )
+    summary = {
+        "recipes_run": sum(r[2] == "completed" for r in rows),
+        "recipes_failed": failed,
+        "modules_not_built": [m.number for m in _chosen(modules) if not m.built],
+        "checkpoints_passed": sum(r.status == "pass" for r in results),
+        "checkpoints_failed": [r.name for r in results if r.status == "fail"],
+    }
+    return path_dir, path_dir.finish(summary)
+
+
+def _esc(value: object) -> str:
+    return html.escape(str(value))
+
+
+def _mark_html(r: CheckpointResult) -> str:
+    css = {"pass": "ok", "fail": "bad"}.get(r.status, "muted")
+    text = r.mark if r.status in ("pass", "fail") else r.status
+    return f'<span class="{css}">{text}</span>'

@@ -1,0 +1,22 @@
+"""Recipes: named, runnable experiments with typed configs and quick/full settings."""
+
+from dlf.recipes.catalog import CATALOG, UnknownRecipe, get_recipe, recipe_names, register
+from dlf.recipes.config import ConfigError, apply_overrides, convert, parse_overrides
+from dlf.recipes.recipe import Recipe
+from dlf.recipes.runner import run_recipe, sweep, sweep_grid
+
+__all__ = [
+    "CATALOG",
+    "ConfigError",
+    "Recipe",
+    "UnknownRecipe",
+    "apply_overrides",
+    "convert",
+    "get_recipe",
+    "parse_overrides",
+    "recipe_names",
+    "register",
+    "run_recipe",
+    "sweep",
+    "sweep_grid",
+]

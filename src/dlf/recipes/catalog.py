@@ -1,0 +1,42 @@
+"""The recipes of the path by name, in path order, imported only when asked for.
+
+Each entry names the module whose ``RECIPE`` attribute is the Recipe, so ``dlf run mnist-mlp``
+imports NumPy code only. ``register`` adds a recipe of your own (see the README).
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from dlf.recipes.recipe import Recipe
+
+CATALOG: dict[str, str] = {}
+
+_registered: dict[str, Recipe] = {}
+
+
+class UnknownRecipe(KeyError):
+    """No recipe by that name; the message lists the valid ones."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+def register(recipe: Recipe) -> Recipe:
+    """Make ``recipe`` runnable by name (``dlf run``, ``run_recipe``) in this process."""
+    _registered[recipe.name] = recipe
+    return recipe
+
+
+def recipe_names() -> list[str]:
+    """All recipe names, path order first, then registered ones."""
+    return [*CATALOG, *(n for n in _registered if n not in CATALOG)]
+
+
+def get_recipe(name: str) -> Recipe:
+    """The Recipe called ``name``; raises UnknownRecipe listing the valid names."""
+    if name in _registered:
+        return _registered[name]
+    if name not in CATALOG:
+        raise UnknownRecipe(f"no recipe named {name!r}; valid recipes: {', '.join(recipe_names())}")
+    return importlib.import_module(CATALOG[name]).RECIPE

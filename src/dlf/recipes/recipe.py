@@ -1,0 +1,38 @@
+"""What a recipe is: a named experiment with a typed config, quick and full settings, and a run."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from dlf.recipes.config import apply_overrides
+from dlf.runs import RunDir
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """A runnable experiment of the path.
+
+    ``config`` is a dataclass whose defaults are the full setting; ``quick`` overrides them for
+    the quick setting used by the tests and ``dlf path --quick``. ``run(config, run_dir)``
+    returns the summary (final figures). ``datasets(config)`` names the data sets the run needs,
+    so they are found (or the run refused) before any folder is made. ``durations`` are the
+    measured wall times on the project's 2-core machine, as ``{"quick": s, "full": s}``.
+    """
+
+    name: str
+    module: int
+    description: str
+    config: type
+    run: Callable[[Any, RunDir], dict[str, Any]]
+    quick: dict[str, Any] = field(default_factory=dict)
+    datasets: Callable[[Any], tuple[str, ...]] = lambda config: ()
+    durations: dict[str, float] = field(default_factory=dict)
+
+    def make_config(self, quick: bool = False, overrides: dict[str, Any] | None = None) -> Any:
+        """The full (or quick) config with ``overrides`` applied on top."""
+        config = self.config()
+        if quick:
+            config = apply_overrides(config, self.quick)
+        return apply_overrides(config, overrides or {})

@@ -1,0 +1,104 @@
+"""Running a recipe into a run directory, and sweeping a grid of overrides."""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+from typing import Any
+
+from dlf.data import dataset_files
+from dlf.recipes.config import ConfigError, apply_overrides, parse_overrides
+from dlf.recipes.recipe import Recipe
+from dlf.runs import RunDir, line_plot
+
+
+def run_recipe(
+    recipe: Recipe, config: Any, runs_dir: str | Path = "runs", quiet: bool = False
+) -> tuple[RunDir, dict[str, Any]]:
+    """Run ``recipe`` with ``config`` in a new run directory; returns it and the summary.
+
+    Data sets are found first, so a missing one stops the run before any folder is made. On
+    Ctrl-C the run directory is closed with ``status: interrupted`` and KeyboardInterrupt is
+    raised again; on an error, with ``status: failed`` and the error.
+    """
+    for name in recipe.datasets(config):
+        dataset_files(name)
+    run_dir = RunDir.create(runs_dir, recipe.name, config, quiet=quiet)
+    try:
+        summary = recipe.run(config, run_dir)
+    except KeyboardInterrupt:
+        last = run_dir.history[-1]["step"] if run_dir.history else None
+        run_dir.finish({"interrupted_after_step": last}, status="interrupted")
+        raise
+    except Exception as err:
+        run_dir.finish({"error": f"{type(err).__name__}: {err}"}, status="failed")
+        raise
+    return run_dir, run_dir.finish(summary)
+
+
+def split_alternatives(text: str) -> list[str]:
+    """Sweep values at top-level commas; brackets group a tuple value.
+
+    Example: ``"0.1,0.01"`` -> ``["0.1", "0.01"]``;
+    ``"[512,256],[64]"`` -> ``["[512,256]", "[64]"]``.
+    """
+    parts, depth, current = [], 0, ""
+    for ch in text:
+        if ch in "[(":
+            depth += 1
+        elif ch in "])":
+            depth -= 1
+        if ch == "," and depth == 0:
+            parts.append(current)
+            current = ""
+        else:
+            current += ch
+    parts.append(current)
+    return [p.strip() for p in parts if p.strip()]
+
+
+def sweep_grid(pairs: list[str]) -> list[dict[str, str]]:
+    """``["lr=0.1,0.01", "batch=32,64"]`` -> the 4 override dicts of the grid, in order."""
+    grid = {k: split_alternatives(v) for k, v in parse_overrides(pairs).items()}
+    if any(not values for values in grid.values()):
+        raise ConfigError("every sweep key needs at least one value")
+    keys = list(grid)
+    return [dict(zip(keys, combo, strict=True)) for combo in itertools.product(*grid.values())]
+
+
+def sweep(
+    recipe: Recipe,
+    pairs: list[str],
+    quick: bool = False,
+    runs_dir: str | Path = "runs",
+    quiet: bool = False,
+) -> RunDir:
+    """Run every point of the grid, then one report: curves overlaid, final figures in a table.
+
+    All configs are built (and so checked) before the first run starts.
+    """
+    grid = sweep_grid(pairs)
+    configs = [recipe.make_config(quick, point) for point in grid]
+    results = [run_recipe(recipe, c, runs_dir, quiet) for c in configs]
+    sweep_dir = RunDir.create(
+        Path(runs_dir) / "sweeps", recipe.name, {"grid": pairs, "quick": quick}
+    )
+    labels = [", ".join(f"{k}={v}" for k, v in point.items()) for point in grid]
+    numeric = sorted(
+        {k for rd, _ in results for r in rd.history for k, v in r.items()
+         if k != "step" and isinstance(v, int | float)}
+    )  # fmt: skip
+    for key in numeric:
+        series = {lab: rd.series(key) for lab, (rd, _) in zip(labels, results, strict=True)}
+        sweep_dir.figure(f"sweep_{key.replace('/', '_')}", line_plot(series, "step", key, key))
+    finals = sorted({k for _, s in results for k, v in s.items() if isinstance(v, int | float)})
+    rows = [
+        [lab, f"{rd.path}/report.html", *[s.get(k, "") for k in finals]]
+        for lab, (rd, s) in zip(labels, results, strict=True)
+    ]
+    sweep_dir.table("Final figures", ["overrides", "report", *finals], rows)
+    sweep_dir.finish({"runs": [str(rd.path) for rd, _ in results]})
+    return sweep_dir
+
+
+__all__ = ["apply_overrides", "run_recipe", "split_alternatives", "sweep", "sweep_grid"]

@@ -1,0 +1,55 @@
+"""Module 1, neural network foundations from scratch: NumPy only (this package never imports torch).
+
+Every public name of the module is importable from here, e.g.
+``from dlf.scratch import Linear, softmax_cross_entropy, numerical_gradient``.
+"""
+
+# ruff: noqa: F401  (re-exports: keep this a plain list of imports, one block per module)
+
+from dlf.scratch.classifiers import (
+    CrossValidation,
+    KNearestNeighbors,
+    LinearClassifier,
+    LinearSVM,
+    Perceptron,
+    SoftmaxClassifier,
+    cross_validate_k,
+    majority_vote,
+    pairwise_sq_distances,
+)
+from dlf.scratch.gradcheck import (
+    check_layer,
+    check_loss,
+    gradcheck_table,
+    numerical_gradient,
+    relative_error,
+)
+from dlf.scratch.init import (
+    he_normal,
+    he_uniform,
+    init_weight,
+    small_normal,
+    xavier_normal,
+    xavier_uniform,
+    zeros,
+)
+from dlf.scratch.layers import (
+    GELU,
+    BatchNorm1d,
+    Dropout,
+    Embedding,
+    Flatten,
+    Layer,
+    LayerNorm,
+    LeakyReLU,
+    Linear,
+    ReLU,
+    Sequential,
+    Sigmoid,
+    Tanh,
+    erf,
+    sigmoid,
+)
+from dlf.scratch.losses import is_decayed, l2_penalty, mse, softmax_cross_entropy, svm_loss
+from dlf.scratch.optim import SGD, Adam, AdamW, Momentum, Nesterov, Optimizer, RMSProp
+from dlf.scratch.schedules import Constant, CosineAnnealing, LinearWarmup, StepDecay

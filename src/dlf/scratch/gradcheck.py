@@ -1,0 +1,226 @@
+"""Gradient checking: compare analytic gradients with centred finite differences in float64.
+
+A backward pass is trusted once it agrees with the numerical derivative
+
+    df/dx_i ~ (f(x + h e_i) - f(x - h e_i)) / (2h)        (error O(h^2))
+
+to a relative error of about 1e-7 or better in float64. Layers are checked through the scalar
+``f(x) = sum(layer(x) * r)`` with a fixed random ``r``, whose gradient with respect to the output
+is ``r`` itself, so one check exercises every output of the backward pass.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from dlf.scratch.layers.base import Layer
+
+TOLERANCE = 1e-7
+_TINY = 1e-300
+
+
+def numerical_gradient(
+    f: Callable[[np.ndarray], float], x: np.ndarray, h: float = 1e-5
+) -> np.ndarray:
+    """Centred-difference gradient of a scalar ``f`` at ``x``: ``(f(x + h) - f(x - h)) / 2h``.
+
+    Each entry of ``x`` is perturbed IN PLACE (so ``f`` may also read ``x`` through a layer that
+    holds it, e.g. a parameter array) and restored afterwards. ``f`` is called with ``x``.
+    Shapes: ``x`` any float array -> gradient of the same shape. Costs ``2 * x.size`` calls.
+    Example: ``numerical_gradient(lambda v: float(np.sum(v**2)), np.array([1.0, -2.0]))``
+    -> ``[2.0, -4.0]``.
+    """
+    grad = np.zeros_like(x)
+    it = np.nditer(x, flags=["multi_index"], op_flags=[["readwrite"]])
+    while not it.finished:
+        i = it.multi_index
+        old = x[i]
+        x[i] = old + h
+        f_plus = f(x)
+        x[i] = old - h
+        f_minus = f(x)
+        x[i] = old
+        grad[i] = (f_plus - f_minus) / (2 * h)
+        it.iternext()
+    return grad
+
+
+def relative_error(a: np.ndarray, b: np.ndarray) -> float:
+    """Normwise relative error ``max_i |a_i - b_i| / max(max_i (|a_i| + |b_i|), tiny)``.
+
+    One scale for the whole array (its largest entry), so entries that are 0 in one gradient and
+    1e-12 in the other do not count as 100% wrong, as they would element by element.
+    0 when both are all zero. Example: ``relative_error([1.0, 0.0], [1.0, 1e-9])`` -> 5e-10.
+    """
+    a = np.asarray(a, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    if a.shape != b.shape:
+        raise ValueError(f"relative_error: shapes {a.shape} and {b.shape} differ")
+    if a.size == 0:
+        return 0.0
+    scale = max(float(np.max(np.abs(a) + np.abs(b))), _TINY)
+    return float(np.max(np.abs(a - b))) / scale
+
+
+def check_layer(
+    layer: Layer,
+    x: np.ndarray,
+    seed: int = 0,
+    *,
+    h: float = 1e-5,
+    before_forward: Callable[[], None] | None = None,
+) -> dict[str, float]:
+    """Relative errors of a layer's backward: ``{"x": err, "W": err, ...}`` for input and params.
+
+    The layer is converted to float64 in place (``layer.astype``); ``x`` is copied to float64
+    (integer inputs, e.g. Embedding ids, are kept and have no ``"x"`` entry). The loss is
+    ``f = sum(layer(x) * r)``, ``r ~ N(0, 1)`` drawn with ``seed``. Parameter keys are the
+    layer's own (``"0.W"`` for a Sequential). ``before_forward`` runs before every forward pass:
+    use it to make a random layer repeat itself (e.g. re-seed a Dropout's generator).
+
+    A parameter whose true gradient is identically zero (the bias of a Linear right before a
+    BatchNorm, which removes any shift) reports an error near 1: both sides are rounding noise.
+    """
+    layer.astype(np.float64)
+    x = np.array(x, dtype=np.float64) if np.issubdtype(np.asarray(x).dtype, np.floating) else x
+    reset = before_forward if before_forward is not None else (lambda: None)
+
+    reset()
+    out = layer.forward(x)
+    r = np.random.default_rng(seed).standard_normal(np.shape(out))
+    dx = layer.backward(r)
+    analytic = {k: g.copy() for k, g in layer.grads.items()}
+
+    def f(_: np.ndarray) -> float:
+        reset()
+        return float(np.sum(layer.forward(x) * r))
+
+    errors: dict[str, float] = {}
+    if np.issubdtype(x.dtype, np.floating):
+        errors["x"] = relative_error(dx, numerical_gradient(f, x, h))
+    for k, p in layer.params.items():
+        errors[k] = relative_error(analytic[k], numerical_gradient(f, p, h))
+    return errors
+
+
+def check_loss(
+    loss_fn: Callable[..., tuple[float, object]], *args: object, h: float = 1e-5
+) -> dict[str, float]:
+    """Relative error of a loss's gradient with respect to its FIRST argument, in float64.
+
+    ``loss_fn(*args) -> (loss, grad)``. If the first argument is an array, returns ``{"x": err}``;
+    if it is a dict of arrays (``l2_penalty``), ``{key: err}`` per entry, a missing gradient
+    key counting as zero. The other arguments (labels, targets, ...) are passed unchanged.
+    Example: ``check_loss(mse, pred, target)`` -> ``{"x": 1e-11}``.
+    """
+    first, rest = args[0], args[1:]
+    if isinstance(first, dict):
+        arrays = {k: np.array(v, dtype=np.float64) for k, v in first.items()}
+        _, grads = loss_fn(arrays, *rest)
+        errors = {}
+        for k, p in arrays.items():
+            num = numerical_gradient(lambda _: loss_fn(arrays, *rest)[0], p, h)
+            errors[k] = relative_error(grads.get(k, np.zeros_like(p)), num)
+        return errors
+    x = np.array(first, dtype=np.float64)
+    _, grad = loss_fn(x, *rest)
+    return {"x": relative_error(grad, numerical_gradient(lambda v: loss_fn(v, *rest)[0], x, h))}
+
+
+def gradcheck_table(tolerance: float = TOLERANCE) -> list[dict]:
+    """Gradient-check every layer and loss of ``dlf.scratch`` (Module 1) on small random inputs.
+
+    One row per case: ``{"name", "max_rel_error", "passed"}``, the largest relative error over
+    the input and every parameter, passing when ``<= tolerance`` (1e-7). Deterministic (fixed
+    seeds) and fast (well under a second); ``dlf gradcheck`` prints it.
+    """
+    from dlf.scratch.layers import (
+        GELU,
+        BatchNorm1d,
+        Dropout,
+        Embedding,
+        Flatten,
+        LayerNorm,
+        LeakyReLU,
+        Linear,
+        ReLU,
+        Sequential,
+        Sigmoid,
+        Tanh,
+    )
+    from dlf.scratch.losses import l2_penalty, mse, softmax_cross_entropy, svm_loss
+
+    rng = np.random.default_rng(0)
+
+    def randn(*shape: int) -> np.ndarray:
+        return rng.standard_normal(shape)
+
+    def with_affine(layer: Layer) -> Layer:
+        """Random gamma and beta (in place), so their gradients are checked away from 1 and 0."""
+        layer.params["gamma"][...] = rng.uniform(0.5, 1.5, layer.params["gamma"].shape)
+        layer.params["beta"][...] = randn(*layer.params["beta"].shape)
+        return layer
+
+    def fixed_dropout(p: float) -> tuple[Dropout, Callable[[], None]]:
+        drop = Dropout(p)
+
+        def reseed() -> None:
+            drop.rng = np.random.default_rng(1)
+
+        return drop, reseed
+
+    drop, reseed = fixed_dropout(0.3)
+    bn_eval = BatchNorm1d(4)
+    bn_eval.buffers["running_mean"][...] = randn(4)
+    bn_eval.buffers["running_var"][...] = rng.uniform(0.5, 2.0, 4)
+    mlp_drop, mlp_reseed = fixed_dropout(0.2)
+    mlp = Sequential(  # no bias before BatchNorm: its gradient is exactly 0 (see check_layer)
+        Linear(6, 5, bias=False, rng=rng),
+        with_affine(BatchNorm1d(5)),
+        ReLU(),
+        mlp_drop,
+        Linear(5, 4, rng=rng),
+        Tanh(),
+        Linear(4, 3, rng=rng),
+    )
+
+    layer_cases: list[tuple[str, Layer, np.ndarray, Callable[[], None] | None]] = [
+        ("Linear", Linear(5, 4, rng=rng), randn(3, 5), None),
+        ("Linear (3-D input)", Linear(4, 3, rng=rng), randn(2, 3, 4), None),
+        ("ReLU", ReLU(), randn(4, 6), None),
+        ("LeakyReLU", LeakyReLU(0.1), randn(4, 6), None),
+        ("Sigmoid", Sigmoid(), randn(4, 6), None),
+        ("Tanh", Tanh(), randn(4, 6), None),
+        ("GELU", GELU(), 2 * randn(4, 6), None),
+        ("GELU (tanh)", GELU("tanh"), 2 * randn(4, 6), None),
+        ("Dropout (train, fixed mask)", drop, randn(4, 6), reseed),
+        ("BatchNorm1d (train)", with_affine(BatchNorm1d(4)), randn(6, 4), None),
+        ("BatchNorm1d (train, N C L)", with_affine(BatchNorm1d(3)), randn(4, 3, 2), None),
+        ("BatchNorm1d (eval)", with_affine(bn_eval).eval(), randn(5, 4), None),
+        ("LayerNorm", with_affine(LayerNorm(5)), randn(3, 5), None),
+        ("Embedding", Embedding(7, 3, rng=rng), rng.integers(0, 7, (2, 5)), None),
+        ("Flatten", Flatten(), randn(2, 3, 4), None),
+        ("Sequential (MLP)", mlp, randn(8, 6), mlp_reseed),
+    ]
+    rows = []
+    for name, layer, x, hook in layer_cases:
+        errors = check_layer(layer, x, before_forward=hook)
+        rows.append(_row(name, errors, tolerance))
+
+    labels = rng.integers(0, 4, 5)
+    loss_cases = [
+        ("softmax_cross_entropy", softmax_cross_entropy, (3 * randn(5, 4), labels)),
+        ("svm_loss", svm_loss, (randn(5, 4), labels)),
+        ("mse", mse, (randn(3, 4), randn(3, 4))),
+        ("l2_penalty", l2_penalty, ({"W": randn(3, 4), "b": randn(4)}, 0.3)),
+    ]
+    for name, fn, args in loss_cases:
+        rows.append(_row(name, check_loss(fn, *args), tolerance))
+    return rows
+
+
+def _row(name: str, errors: dict[str, float], tolerance: float) -> dict:
+    worst = max(errors.values(), default=0.0)
+    return {"name": name, "max_rel_error": worst, "passed": worst <= tolerance}

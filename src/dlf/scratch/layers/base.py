@@ -1,0 +1,95 @@
+"""The protocol every ``dlf.scratch`` layer keeps (CS231n's forward/backward pairs as objects).
+
+    y  = layer.forward(x)        # also layer(x); caches what backward needs
+    dx = layer.backward(dy)      # dL/dx from dL/dy; writes dL/dparam into layer.grads
+
+``params`` and ``grads`` are dicts of NumPy arrays with the same keys and shapes. Optimizers update
+``params[k]`` IN PLACE, so a layer never rebinds ``params[k]`` after construction (only
+:meth:`Layer.astype` does, before any optimizer is built). ``backward`` likewise writes each
+gradient into the array already held by ``grads[k]`` (overwriting, not accumulating), so a dict of
+gradients taken once stays valid. Non-trainable state (BatchNorm's running statistics) lives in
+``buffers``. ``train()`` / ``eval()`` set ``training`` on a layer and all its sub-layers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+
+Arrays = dict[str, np.ndarray]
+
+
+class Layer:
+    """Base class: ``forward(x) -> y``, ``backward(dy) -> dx``, ``params``/``grads``/``buffers``.
+
+    Subclasses set their arrays in ``__init__`` (after ``super().__init__()``) and implement
+    :meth:`forward` and :meth:`backward`. Containers (``Sequential``) also override
+    :meth:`children`.
+    """
+
+    def __init__(self) -> None:
+        self.params: Arrays = {}
+        self.grads: Arrays = {}
+        self.buffers: Arrays = {}
+        self.training = True
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        raise NotImplementedError(f"{type(self).__name__} must implement forward(x)")
+
+    def backward(self, dout: np.ndarray) -> np.ndarray:
+        raise NotImplementedError(f"{type(self).__name__} must implement backward(dout)")
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        return self.forward(x)
+
+    def children(self) -> list[Layer]:
+        """Direct sub-layers (none for a leaf layer)."""
+        return []
+
+    def modules(self) -> Iterator[Layer]:
+        """This layer and every sub-layer, depth first, walked with a stack (no recursion)."""
+        stack: list[Layer] = [self]
+        while stack:
+            layer = stack.pop()
+            yield layer
+            stack.extend(reversed(layer.children()))
+
+    def train(self, mode: bool = True) -> Layer:
+        """Set training mode (``mode=True``) or evaluation mode on this layer and its sub-layers."""
+        for layer in self.modules():
+            layer.training = mode
+        return self
+
+    def eval(self) -> Layer:
+        """Evaluation mode: Dropout is the identity, BatchNorm uses its running statistics."""
+        return self.train(False)
+
+    def zero_grad(self) -> None:
+        """Set every gradient array to 0 in place."""
+        for g in self.grads.values():
+            g.fill(0)
+
+    def astype(self, dtype: np.dtype | type) -> Layer:
+        """Convert params, grads and buffers of this layer and its sub-layers to ``dtype``.
+
+        Used to run gradient checks in float64. It replaces the arrays, so call it before an
+        optimizer is built (optimizers hold on to the parameter arrays).
+        """
+        for layer in self.modules():
+            if layer.children():  # a container's dicts are views of its children's arrays
+                continue
+            for arrays in (layer.params, layer.grads, layer.buffers):
+                for k in arrays:
+                    arrays[k] = arrays[k].astype(dtype)
+        return self
+
+    def num_parameters(self) -> int:
+        """Total number of trainable scalars, e.g. ``Linear(784, 10)`` -> 7850."""
+        return sum(int(p.size) for p in self.params.values())
+
+    def extra_repr(self) -> str:
+        return ""
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.extra_repr()})"

@@ -1,0 +1,89 @@
+"""Sequential: a chain of layers, forward in order and backward in reverse (the chain rule)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from dlf.scratch.layers.base import Arrays, Layer
+
+
+class Sequential(Layer):
+    """``y = f_n(... f_2(f_1(x)))``; backward feeds ``dy`` through the layers in reverse.
+
+    ``params``, ``grads`` and ``buffers`` are flat dicts over all sub-layers, keyed
+    ``"<index>.<name>"`` (``"0.W"``, ``"0.b"``, ``"2.gamma"``; nested: ``"1.0.W"``). They hold the
+    children's own array objects, so an optimizer's in-place update of ``params["0.W"]`` is an
+    update of ``layers[0].params["W"]``. The dicts are built on each access; the arrays are not.
+    """
+
+    def __init__(self, *layers: Layer) -> None:
+        for i, layer in enumerate(layers):
+            if not isinstance(layer, Layer):
+                raise TypeError(
+                    f"Sequential takes Layer instances, got {type(layer).__name__} at position {i}"
+                )
+        self.layers: list[Layer] = list(layers)
+        self.training = True
+
+    def children(self) -> list[Layer]:
+        return self.layers
+
+    def _flat(self, attr: str) -> Arrays:
+        """Flatten ``attr`` ("params", "grads" or "buffers") of all leaves, with dotted keys."""
+        out: Arrays = {}
+        stack: list[tuple[str, Layer]] = [("", self)]
+        while stack:
+            prefix, layer = stack.pop()
+            kids = layer.children()
+            if kids:
+                stack.extend((f"{prefix}{i}.", kid) for i, kid in reversed(list(enumerate(kids))))
+            else:
+                for k, v in getattr(layer, attr).items():
+                    out[prefix + k] = v
+        return out
+
+    @property
+    def params(self) -> Arrays:
+        return self._flat("params")
+
+    @property
+    def grads(self) -> Arrays:
+        return self._flat("grads")
+
+    @property
+    def buffers(self) -> Arrays:
+        return self._flat("buffers")
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        for layer in self.layers:
+            x = layer.forward(x)
+        return x
+
+    def backward(self, dout: np.ndarray) -> np.ndarray:
+        for layer in reversed(self.layers):
+            dout = layer.backward(dout)
+        return dout
+
+    def __len__(self) -> int:
+        return len(self.layers)
+
+    def __getitem__(self, i: int) -> Layer:
+        return self.layers[i]
+
+    def __repr__(self) -> str:
+        lines: list[str] = []
+        # Items are (depth, label, layer), or (depth, ")", None) to close a container.
+        stack: list[tuple[int, str, Layer | None]] = [(0, "", self)]
+        while stack:
+            depth, label, layer = stack.pop()
+            indent = "  " * depth
+            if layer is None:
+                lines.append(indent + ")")
+            elif isinstance(layer, Sequential):
+                lines.append(f"{indent}{label}Sequential(")
+                stack.append((depth, ")", None))
+                for i in reversed(range(len(layer.layers))):
+                    stack.append((depth + 1, f"({i}): ", layer.layers[i]))
+            else:
+                lines.append(f"{indent}{label}{layer!r}")
+        return "\n".join(lines)

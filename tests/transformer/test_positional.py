@@ -1,0 +1,96 @@
+import math
+
+import pytest
+import torch
+
+from dlf.transformer import (
+    LearnedPositionalEmbedding,
+    RotaryEmbedding,
+    SinusoidalPositionalEncoding,
+)
+from dlf.transformer.positional import sinusoidal_table
+
+
+@pytest.mark.parametrize(("n", "d"), [(1, 2), (7, 4), (50, 16)])
+def test_sinusoidal_table_matches_the_papers_formula(n, d):
+    expected = torch.tensor(
+        [
+            [
+                math.sin(pos / 10000 ** (j / d))
+                if j % 2 == 0
+                else math.cos(pos / 10000 ** ((j - 1) / d))
+                for j in range(d)
+            ]
+            for pos in range(n)
+        ],
+        dtype=torch.float64,
+    )
+    torch.testing.assert_close(sinusoidal_table(n, d), expected, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("k", [1, 3, 10])
+def test_sinusoidal_shift_is_a_linear_map_independent_of_position(k):
+    """The paper's reason for sinusoids: PE(pos + k) = M_k PE(pos) for a fixed matrix M_k."""
+    table = sinusoidal_table(40 + k, 8)
+    before, after = table[:40], table[k : 40 + k]
+    M_k = torch.linalg.lstsq(before, after).solution  # fitted on all positions at once
+    torch.testing.assert_close(before @ M_k, after, rtol=0, atol=1e-9)
+
+
+def test_sinusoidal_module_adds_the_table_with_offset_and_grows():
+    pe = SinusoidalPositionalEncoding(6, max_len=4)
+    x = torch.randn(2, 3, 6, dtype=torch.float64)
+    torch.testing.assert_close(pe(x), x + sinusoidal_table(3, 6))
+    torch.testing.assert_close(pe(x, offset=5), x + sinusoidal_table(8, 6)[5:8])  # beyond 4
+    assert list(pe.parameters()) == []
+
+
+def test_learned_embedding_adds_trained_rows_and_refuses_unknown_positions():
+    emb = LearnedPositionalEmbedding(max_len=5, d_model=4).double()
+    x = torch.randn(2, 3, 4, dtype=torch.float64)
+    torch.testing.assert_close(emb(x, offset=2), x + emb.embedding.weight[2:5])
+    assert sum(p.numel() for p in emb.parameters()) == 20
+    with pytest.raises(ValueError, match="max_len"):
+        emb(x, offset=3)
+
+
+def _rope_reference(x, offset, base=10000.0):
+    """Su et al.'s complex form: pair (x_2i, x_2i+1) as x_2i + i x_2i+1, times e^(i m theta_i)."""
+    d = x.size(-1)
+    theta = base ** (-torch.arange(0, d, 2, dtype=torch.float64) / d)
+    m = torch.arange(offset, offset + x.size(-2), dtype=torch.float64)
+    rotation = torch.polar(torch.ones(len(m), d // 2, dtype=torch.float64), m[:, None] * theta)
+    pairs = torch.view_as_complex(x.reshape(*x.shape[:-1], d // 2, 2).contiguous())
+    return torch.view_as_real(pairs * rotation).flatten(-2)
+
+
+@pytest.mark.parametrize("shape", [(1, 2), (5, 8), (2, 3, 7, 16)])
+@pytest.mark.parametrize("offset", [0, 9])
+def test_rope_matches_complex_rotation(shape, offset):
+    x = torch.randn(*shape, dtype=torch.float64)
+    rope = RotaryEmbedding(shape[-1])
+    torch.testing.assert_close(rope(x, offset), _rope_reference(x, offset), rtol=0, atol=1e-12)
+    torch.testing.assert_close(rope(x, offset).norm(dim=-1), x.norm(dim=-1))  # a rotation
+
+
+@pytest.mark.parametrize("d", [2, 8, 32])
+def test_rope_score_depends_only_on_relative_position(d):
+    """q_m . k_n with q at every position m and k at every n: constant along m - n."""
+    g = torch.Generator().manual_seed(d)
+    q, k = (
+        torch.randn(d, generator=g, dtype=torch.float64),
+        torch.randn(d, generator=g, dtype=torch.float64),
+    )
+    L = 12
+    rope = RotaryEmbedding(d)
+    scores = rope(q.expand(L, d)) @ rope(k.expand(L, d)).T  # scores[m, n]
+    for delta in range(-L + 1, L):
+        diagonal = torch.diagonal(scores, offset=delta)
+        torch.testing.assert_close(diagonal, diagonal[:1].expand_as(diagonal), rtol=0, atol=1e-12)
+    # ... and it does depend on m - n (otherwise the check above would be empty).
+    assert not torch.allclose(scores[0, 0], scores[0, 1])
+
+
+def test_rope_needs_an_even_head_dimension():
+    with pytest.raises(ValueError, match="even"):
+        RotaryEmbedding(5)
