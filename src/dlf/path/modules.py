@@ -45,7 +45,102 @@ class PathModule:
         return all(r in CATALOG for r in self.recipes) and self.load_checkpoints() is not None
 
 
-MODULES: tuple[PathModule, ...] = ()
+def _c(name: str, recipe: str | None, *files: str) -> Concept:
+    return Concept(name, files, recipe)
+
+
+MODULES: tuple[PathModule, ...] = (
+    PathModule(
+        1,
+        "Neural network foundations (NumPy only)",
+        "dlf.scratch",
+        (
+            _c("Linear classifiers: SVM and softmax", "linear-classifiers",
+               "scratch/classifiers/linear.py", "scratch/losses.py"),
+            _c("k-nearest neighbours", "linear-classifiers", "scratch/classifiers/knn.py"),
+            _c("The perceptron", "linear-classifiers", "scratch/classifiers/perceptron.py"),
+            _c("Layers with forward and backward (backpropagation)", "mnist-mlp",
+               "scratch/layers/linear.py", "scratch/layers/activations.py",
+               "scratch/layers/sequential.py"),
+            _c("Multi-layer perceptron and its training loop", "mnist-mlp",
+               "scratch/mlp.py", "scratch/trainer.py"),
+            _c("Gradient checking", "init-and-lr", "scratch/gradcheck.py"),
+            _c("SGD, momentum, Nesterov, RMSProp, Adam, AdamW", "optimizers", "scratch/optim.py"),
+            _c("Learning-rate schedules", "mnist-mlp", "scratch/schedules.py"),
+            _c("L2 weight decay", "regularization", "scratch/losses.py"),
+            _c("Dropout", "regularization", "scratch/layers/dropout.py"),
+            _c("Early stopping", "regularization", "scratch/trainer.py"),
+            _c("Batch and layer normalisation", "mnist-mlp",
+               "scratch/layers/batchnorm.py", "scratch/layers/layernorm.py"),
+            _c("Weight initialisation", "init-and-lr", "scratch/init.py"),
+            _c("The bias-variance trade-off", "bias-variance", "scratch/recipes/bias_variance.py"),
+            _c("Project: MNIST classification from scratch", "mnist-mlp",
+               "scratch/recipes/mnist_mlp.py"),
+        ),
+        ("mnist-mlp", "linear-classifiers", "optimizers", "regularization", "bias-variance",
+         "init-and-lr"),
+        "dlf.scratch.checkpoints",
+    ),
+    PathModule(
+        2,
+        "Convolutional networks",
+        "dlf.cnn",
+        (
+            _c("Convolution from scratch (im2col)", "cnn-mnist",
+               "scratch/layers/conv.py", "scratch/im2col.py"),
+            _c("Pooling from scratch", "cnn-mnist", "scratch/layers/pooling.py"),
+            _c("Batch normalisation", "batchnorm", "scratch/layers/batchnorm2d.py"),
+            _c("Receptive fields", None, "cnn/receptive_field.py"),
+            _c("LeNet-5 and AlexNet", "architectures",
+               "cnn/models/lenet.py", "cnn/models/alexnet.py"),
+            _c("VGG", "architectures", "cnn/models/vgg.py"),
+            _c("ResNet and skip connections", "resnet-depth",
+               "cnn/models/resnet.py", "cnn/models/resnet_cifar.py"),
+            _c("Layer tables: shapes, parameters, multiply-adds", None, "cnn/summary.py"),
+            _c("Transfer learning", "transfer"),
+        ),
+        ("cnn-mnist", "cnn-fashion", "resnet-depth", "batchnorm", "transfer", "architectures"),
+        "dlf.cnn.checkpoints",
+    ),
+    PathModule(
+        3,
+        "Attention and transformers",
+        "dlf.transformer",
+        (
+            _c("Why RNNs struggle", "rnn-vs-transformer"),
+            _c("Scaled dot-product attention", "transformer-copy",
+               "transformer/attention.py", "scratch/attention.py"),
+            _c("Multi-head attention", "transformer-copy", "transformer/multi_head.py"),
+            _c("Positional encodings: sinusoidal, learned, rotary", "positional-encodings",
+               "transformer/positional.py"),
+            _c("The encoder-decoder transformer", "transformer-tasks",
+               "transformer/blocks.py", "transformer/encoder.py", "transformer/decoder.py",
+               "transformer/model.py"),
+            _c("Label smoothing, warm-up schedule, padding-aware batches", "transformer-tasks",
+               "transformer/training.py"),
+            _c("Greedy and beam-search decoding", "transformer-tasks", "sampling/beam.py"),
+        ),
+        ("transformer-copy", "transformer-tasks", "rnn-vs-transformer", "positional-encodings"),
+        "dlf.transformer.checkpoints",
+    ),
+    PathModule(
+        4,
+        "Language models",
+        "dlf.gpt",
+        (
+            _c("Byte-level BPE tokenization", "bpe", "gpt/tokenizer/bpe.py",
+               "gpt/tokenizer/train.py"),
+            _c("Causal self-attention and the GPT", "gpt-shakespeare-char"),
+            _c("Gradient accumulation", "gpt-shakespeare-char"),
+            _c("Greedy, temperature, top-k, top-p sampling", "sampling",
+               "sampling/filters.py", "sampling/strategies.py", "sampling/generate.py"),
+            _c("Beam search", "sampling", "sampling/beam.py"),
+            _c("Encoder-only, decoder-only, encoder-decoder", "masked-lm"),
+        ),
+        ("bpe", "gpt-shakespeare-char", "gpt-shakespeare-bpe", "sampling", "masked-lm"),
+        "dlf.gpt.checkpoints",
+    ),
+)  # fmt: skip
 
 
 def module(number: int) -> PathModule:
@@ -54,3 +149,18 @@ def module(number: int) -> PathModule:
         if m.number == number:
             return m
     raise ValueError(f"no path module {number}; the path has modules 1 to {len(MODULES)}")
+
+
+def markdown_table() -> str:
+    """The path as the README's Markdown table: module, concept, files (linked), recipe.
+
+    The README holds this table verbatim and a test keeps the two equal, so the table cannot
+    name a file that does not exist or drift from the code.
+    """
+    lines = ["| module | concept | implemented in | recipe |", "| --- | --- | --- | --- |"]
+    for m in MODULES:
+        for c in m.concepts:
+            files = ", ".join(f"[`{f}`](src/dlf/{f})" for f in c.files) or "not built yet"
+            recipe = f"`{c.recipe}`" if c.recipe else "—"
+            lines.append(f"| {m.number}. {m.title} | {c.name} | {files} | {recipe} |")
+    return "\n".join(lines)

@@ -6,6 +6,13 @@ Every public name of the module is importable from here, e.g.
 
 # ruff: noqa: F401  (re-exports: keep this a plain list of imports, one block per module)
 
+from dlf.scratch.attention import (
+    MultiHeadSelfAttention,
+    causal_mask,
+    padding_mask,
+    scaled_dot_product_attention,
+    scaled_dot_product_attention_backward,
+)
 from dlf.scratch.classifiers import (
     CrossValidation,
     KNearestNeighbors,
@@ -24,6 +31,7 @@ from dlf.scratch.gradcheck import (
     numerical_gradient,
     relative_error,
 )
+from dlf.scratch.im2col import col2im, im2col
 from dlf.scratch.init import (
     he_normal,
     he_uniform,
@@ -35,14 +43,19 @@ from dlf.scratch.init import (
 )
 from dlf.scratch.layers import (
     GELU,
+    AvgPool2d,
     BatchNorm1d,
+    BatchNorm2d,
+    Conv2d,
     Dropout,
     Embedding,
     Flatten,
+    GlobalAvgPool2d,
     Layer,
     LayerNorm,
     LeakyReLU,
     Linear,
+    MaxPool2d,
     ReLU,
     Sequential,
     Sigmoid,
@@ -53,3 +66,4 @@ from dlf.scratch.layers import (
 from dlf.scratch.losses import is_decayed, l2_penalty, mse, softmax_cross_entropy, svm_loss
 from dlf.scratch.optim import SGD, Adam, AdamW, Momentum, Nesterov, Optimizer, RMSProp
 from dlf.scratch.schedules import Constant, CosineAnnealing, LinearWarmup, StepDecay
+from dlf.scratch.softmax import softmax, softmax_backward

@@ -19,6 +19,7 @@ from dlf.scratch.layers.base import Layer
 
 TOLERANCE = 1e-7
 _TINY = 1e-300
+_PROJECTION_STREAM = 0x6C0DE
 
 
 def numerical_gradient(
@@ -76,7 +77,7 @@ def check_layer(
 
     The layer is converted to float64 in place (``layer.astype``); ``x`` is copied to float64
     (integer inputs, e.g. Embedding ids, are kept and have no ``"x"`` entry). The loss is
-    ``f = sum(layer(x) * r)``, ``r ~ N(0, 1)`` drawn with ``seed``. Parameter keys are the
+    ``f = sum(layer(x) * r)``, ``r ~ N(0, 1)`` drawn from ``seed``. Parameter keys are the
     layer's own (``"0.W"`` for a Sequential). ``before_forward`` runs before every forward pass:
     use it to make a random layer repeat itself (e.g. re-seed a Dropout's generator).
 
@@ -89,7 +90,8 @@ def check_layer(
 
     reset()
     out = layer.forward(x)
-    r = np.random.default_rng(seed).standard_normal(np.shape(out))
+    # A stream of its own: r never equals an input the caller drew with default_rng(seed).
+    r = np.random.default_rng([_PROJECTION_STREAM, seed]).standard_normal(np.shape(out))
     dx = layer.backward(r)
     analytic = {k: g.copy() for k, g in layer.grads.items()}
 

@@ -116,8 +116,9 @@ class BPETokenizer:
         chunks are merged by :func:`.train.train_bpe` (most frequent pair first; ties: smallest
         pair of ids). Special tokens get the ids right after the regular ones. If the text runs
         out of pairs first, the vocabulary is smaller than asked (see ``vocab_size``).
-        Example: ``BPETokenizer.train("aaabdaaabac", 259, pattern=None)`` merges ``(97, 97)``,
-        then ``(256, 97)``, then ``(257, 98)`` (minbpe's Wikipedia example, 3 merges).
+        Example: ``BPETokenizer.train("aaabdaaabac", 259, pattern=None).merges`` ->
+        ``[(97, 97), (97, 98), (256, 257)]``: ``aa`` first; then ``ab`` and ``(aa)a`` both occur
+        twice and the smaller pair ``(97, 98)`` wins; then ``(aa)(ab)``.
         """
         specials = list(dict.fromkeys(special_tokens or ()))
         if vocab_size < 256 + len(specials):
@@ -236,6 +237,10 @@ class BPETokenizer:
                 cache[chunk] = tuple(bpe_merge(_utf8(chunk), ranks))
         return list(chain.from_iterable(map(cache.__getitem__, chunks)))
 
+    def clear_cache(self) -> None:
+        """Forget the cached chunk -> ids (e.g. to time encoding from cold)."""
+        self._cache.clear()
+
     def decode_bytes(self, ids: Iterable[int]) -> bytes:
         """The bytes of the tokens ``ids`` (a list, or an array/tensor with ``tolist``).
 
@@ -297,13 +302,14 @@ class BPETokenizer:
 
         strings = [token_to_str(t) for t in self.vocab]
         dump = json.dumps
+        merges = [dump(f"{strings[a]} {strings[b]}", ensure_ascii=False) for a, b in self.merges]
         fields = [
             f'"format": {dump(FORMAT)}',
             f'"version": {VERSION}',
             f'"pattern": {dump(self.pattern)}',
             f'"special_tokens": {dump(self.special_tokens, ensure_ascii=False)}',
             f'"vocab": {block([dump(s, ensure_ascii=False) for s in strings])}',
-            f'"merges": {block([dump(f"{strings[a]} {strings[b]}", ensure_ascii=False) for a, b in self.merges])}',
+            f'"merges": {block(merges)}',
         ]
         return atomic_write_text(path, "{\n" + ",\n".join(f"  {f}" for f in fields) + "\n}\n")
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import heapq
 import sys
+from itertools import pairwise
 
 _NONE = sys.maxsize  # rank of a pair whose concatenation is not a token
 
@@ -45,7 +46,7 @@ def bpe_merge_scan(piece: bytes, ranks: dict[bytes, int]) -> list[int]:
     """
     parts = [piece[i : i + 1] for i in range(len(piece))]
     get = ranks.get
-    pair_ranks = [get(a + b, _NONE) for a, b in zip(parts, parts[1:])]
+    pair_ranks = [get(a + b, _NONE) for a, b in pairwise(parts)]
     while pair_ranks:
         best = min(pair_ranks)
         if best == _NONE:

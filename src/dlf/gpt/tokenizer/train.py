@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Mapping
 from heapq import heapify, heappop, heappush
+from itertools import pairwise
 
 Pair = tuple[int, int]
 
@@ -27,7 +28,7 @@ def pair_counts(ids: list[int], counts: dict[Pair, int] | None = None, weight: i
     Example: ``pair_counts([1, 2, 3, 1, 2])`` -> ``{(1, 2): 2, (2, 3): 1, (3, 1): 1}``.
     """
     counts = {} if counts is None else counts
-    for pair in zip(ids, ids[1:]):
+    for pair in pairwise(ids):
         counts[pair] = counts.get(pair, 0) + weight
     return counts
 
@@ -92,7 +93,7 @@ def train_bpe(
     where: dict[Pair, set[int]] = defaultdict(set)  # pair -> chunks that (may) contain it
     for c, seq in enumerate(seqs):
         w = weights[c]
-        for pair in zip(seq, seq[1:]):
+        for pair in pairwise(seq):
             counts[pair] += w
             where[pair].add(c)
     heap = [(-n, a, b) for (a, b), n in counts.items()]  # max count, then smallest pair
@@ -116,9 +117,9 @@ def train_bpe(
             if len(merged) == len(seq):
                 continue  # the index is a superset: this chunk lost the pair earlier
             w = weights[c]
-            for p in zip(seq, seq[1:]):
+            for p in pairwise(seq):
                 delta[p] -= w
-            for p in zip(merged, merged[1:]):
+            for p in pairwise(merged):
                 delta[p] += w
                 if p[0] == new or p[1] == new:
                     where[p].add(c)

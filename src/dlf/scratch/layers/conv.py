@@ -60,7 +60,7 @@ class Conv2d(Layer):
         self.cols: np.ndarray | None = None  # (N*Ho*Wo, K [+ 1]); reused across calls
 
     def weight_matrix(self) -> np.ndarray:
-        """``W`` (C_out, C_in, kh, kw) as the (kh*kw*C_in, C_out) matrix matching im2col's columns."""
+        """``W`` (C_out, C_in, kh, kw) as the (kh*kw*C_in, C_out) matrix of im2col's columns."""
         return self.params["W"].transpose(2, 3, 1, 0).reshape(-1, self.out_channels)
 
     def forward(self, x: np.ndarray) -> np.ndarray:
