@@ -29,7 +29,7 @@ def probs_of(logits: np.ndarray) -> np.ndarray:
     return e / e.sum()
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=200, deadline=None, database=None)
 @given(logit_rows, st.integers(1, 45))
 def test_top_k_keeps_exactly_the_values_at_or_above_the_kth(logits, k):
     kept = torch.isfinite(filter_logits(torch.from_numpy(logits), top_k=k)).numpy()
@@ -41,7 +41,7 @@ def test_top_k_keeps_exactly_the_values_at_or_above_the_kth(logits, k):
     assert kept.sum() >= k
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=200, deadline=None, database=None)
 @given(logit_rows, st.floats(1e-6, 1.0))
 def test_top_p_keeps_the_smallest_most_probable_set_reaching_p(logits, p):
     out = filter_logits(torch.from_numpy(logits), top_p=p)
@@ -136,7 +136,7 @@ def test_repetition_penalty_is_ctrls_rule():
     assert torch.equal(apply_repetition_penalty(logits, torch.tensor([0, 3]), 1.0), logits)
 
 
-@settings(max_examples=50, deadline=None)
+@settings(max_examples=50, deadline=None, database=None)
 @given(
     arrays(np.float64, (3, 12), elements=st.floats(-10, 10, allow_nan=False)),
     arrays(np.int64, (3, 5), elements=st.integers(0, 11)),

@@ -6,7 +6,15 @@ import argparse
 from collections.abc import Callable
 
 from dlf.cli.run import add_path, add_run, add_sweep, cmd_list, cmd_path, cmd_run, cmd_sweep
-from dlf.cli.tools import add_checkpoints, add_report, cmd_checkpoints, cmd_gradcheck, cmd_report
+from dlf.cli.tools import (
+    add_bench,
+    add_checkpoints,
+    add_report,
+    cmd_bench,
+    cmd_checkpoints,
+    cmd_gradcheck,
+    cmd_report,
+)
 
 
 def _nothing(parser: argparse.ArgumentParser) -> None:
@@ -23,4 +31,9 @@ COMMANDS: dict[str, Command] = {
     "checkpoints": ("run the path's critical checkpoints", add_checkpoints, cmd_checkpoints),
     "gradcheck": ("gradient-check every from-scratch layer and loss", _nothing, cmd_gradcheck),
     "report": ("show a run's summary and where its report is", add_report, cmd_report),
+    "bench": (
+        "time ours against a peer in the same run: dlf bench mlp|conv|bpe",
+        add_bench,
+        cmd_bench,
+    ),
 }

@@ -38,7 +38,8 @@ def cmd_gradcheck(args: argparse.Namespace) -> int:
     width = max(len(r["name"]) for r in rows)
     print(f"{'layer or loss':<{width}}  max rel. error  (float64, pass <= {TOLERANCE:g})")
     for r in rows:
-        print(f"{r['name']:<{width}}  {r['max_rel_error']:>14.2e}  {'pass' if r['passed'] else 'FAIL'}")
+        verdict = "pass" if r["passed"] else "FAIL"
+        print(f"{r['name']:<{width}}  {r['max_rel_error']:>14.2e}  {verdict}")
     print(f"{sum(r['passed'] for r in rows)} passed, {sum(not r['passed'] for r in rows)} failed")
     return 0 if all(r["passed"] for r in rows) else 1
 
@@ -57,4 +58,26 @@ def cmd_report(args: argparse.Namespace) -> int:
         target = runs[-1].parent
     print(json.dumps(json.loads((target / "summary.json").read_text()), indent=2))
     print(f"report: {target / 'report.html'}")
+    return 0
+
+
+BENCHES = {
+    "mlp": "dlf.bench.mlp:bench_mlp",
+    "conv": "dlf.bench.conv:bench_conv",
+    "bpe": "dlf.bench.bpe:bench_bpe",
+}
+
+
+def add_bench(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("name", help=f"which benchmark: {', '.join(BENCHES)}")
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    import importlib
+
+    if args.name not in BENCHES:
+        raise UsageError(f"no benchmark named {args.name!r}; valid: {', '.join(BENCHES)}")
+    module, function = BENCHES[args.name].split(":")
+    report = getattr(importlib.import_module(module), function)()
+    print(report.format())
     return 0

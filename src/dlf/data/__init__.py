@@ -9,6 +9,7 @@ from dlf.data.files import ChecksumError, DataError, DatasetNotFound, search_dir
 from dlf.data.idx import parse_idx, read_idx
 from dlf.data.images import ImageDataset, load_images, to_float
 from dlf.data.registry import DATASETS, dataset_files
+from dlf.data.sequences import TASKS, Seq2SeqTask, make_task
 from dlf.data.split import train_val_split
 from dlf.data.text import load_text
 from dlf.data.toy import circles, regression_1d, spirals, true_function
@@ -19,10 +20,13 @@ __all__ = [
     "DataError",
     "DatasetNotFound",
     "ImageDataset",
+    "Seq2SeqTask",
+    "TASKS",
     "circles",
     "dataset_files",
     "load_images",
     "load_text",
+    "make_task",
     "parse_idx",
     "read_cifar10_archive",
     "read_idx",

@@ -93,7 +93,7 @@ def scaled_dot_product_attention_backward(
     scale = 1.0 / math.sqrt(q.shape[-1])
     dv = np.swapaxes(weights, -1, -2) @ dout
     d_weights = dout @ np.swapaxes(v, -1, -2)
-    d_scores = softmax_backward(weights, d_weights, axis=-1)
+    d_scores = softmax_backward(weights, d_weights, axis=-1) * scale
     dq = d_scores @ k
     dk = np.swapaxes(d_scores, -1, -2) @ q
     return dq, dk, dv

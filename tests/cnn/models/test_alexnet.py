@@ -75,14 +75,14 @@ def test_paper_initialisation():
     assert [c.bias.unique().tolist() for c in convs] == [[0.0], [1.0], [0.0], [1.0], [1.0]]
     assert [lin.bias.unique().tolist() for lin in linears] == [[1.0], [1.0], [0.0]]
     for layer in convs[1:] + linears[:2]:
-        assert abs(float(layer.weight.std()) - 0.01) < 0.001
+        assert abs(layer.weight.std().item() - 0.01) < 0.001
 
 
 def test_he_initialisation():
     torch.manual_seed(0)
     conv = alexnet_small().features[3]  # 48 -> 128, 5x5
     expected = math.sqrt(2 / (128 * 5 * 5))
-    assert abs(float(conv.weight.std()) / expected - 1) < 0.02
+    assert abs(conv.weight.std().item() / expected - 1) < 0.02
     assert torch.all(conv.bias == 0)
 
 

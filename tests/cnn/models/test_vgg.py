@@ -78,6 +78,6 @@ def test_initialisation():
     torch.manual_seed(0)
     model = vgg_small()
     linear = model.classifier[0]
-    assert abs(float(linear.weight.std()) - 0.01) < 0.001 and torch.all(linear.bias == 0)
+    assert abs(linear.weight.std().item() - 0.01) < 0.001 and torch.all(linear.bias == 0)
     conv = model.features[3]  # 32 -> 32, 3x3
-    assert abs(float(conv.weight.std()) / (2 / (32 * 9)) ** 0.5 - 1) < 0.05
+    assert abs(conv.weight.std().item() / (2 / (32 * 9)) ** 0.5 - 1) < 0.05

@@ -58,11 +58,7 @@ class BPETokenizer:
         special_tokens: Mapping[str, int] | None = None,
     ):
         self.vocab = [bytes(t) for t in vocab]
-        self.ranks = {token: i for i, token in enumerate(self.vocab)}
-        if len(self.ranks) != len(self.vocab):
-            seen: set[bytes] = set()
-            twice = next(t for t in self.vocab if t in seen or seen.add(t))
-            raise ValueError(f"token {twice!r} appears twice in the vocabulary; tokens are unique")
+        self.ranks = _unique_ids(self.vocab)
         absent = [b for b in range(256) if bytes([b]) not in self.ranks]
         if absent:
             raise ValueError(
@@ -297,21 +293,16 @@ class BPETokenizer:
         """
         from dlf.runs.atomic import atomic_write_text
 
-        def block(items: list[str]) -> str:
-            return "[\n" + ",\n".join(f"    {item}" for item in items) + "\n  ]"
-
         strings = [token_to_str(t) for t in self.vocab]
-        dump = json.dumps
-        merges = [dump(f"{strings[a]} {strings[b]}", ensure_ascii=False) for a, b in self.merges]
-        fields = [
-            f'"format": {dump(FORMAT)}',
-            f'"version": {VERSION}',
-            f'"pattern": {dump(self.pattern)}',
-            f'"special_tokens": {dump(self.special_tokens, ensure_ascii=False)}',
-            f'"vocab": {block([dump(s, ensure_ascii=False) for s in strings])}',
-            f'"merges": {block(merges)}',
-        ]
-        return atomic_write_text(path, "{\n" + ",\n".join(f"  {f}" for f in fields) + "\n}\n")
+        data = {
+            "format": FORMAT,
+            "version": VERSION,
+            "pattern": self.pattern,
+            "special_tokens": self.special_tokens,
+            "vocab": strings,
+            "merges": [f"{strings[a]} {strings[b]}" for a, b in self.merges],
+        }
+        return atomic_write_text(path, json.dumps(data, ensure_ascii=False, indent=2) + "\n")
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> BPETokenizer:
@@ -325,7 +316,7 @@ class BPETokenizer:
                 f"(this dlf reads version {VERSION})"
             )
         vocab = [str_to_token(s) for s in data["vocab"]]
-        ids = {s: i for i, s in enumerate(data["vocab"])}
+        ids = _unique_ids(data["vocab"])
         merges = []
         for line in data["merges"]:
             parts = line.split(" ")
@@ -353,6 +344,19 @@ class BPETokenizer:
             f"BPETokenizer(vocab_size={self.vocab_size}, merges={len(self.merges)}, "
             f"special_tokens={self.special_tokens})"
         )
+
+
+def _unique_ids(tokens: list) -> dict:
+    """``{token: id}`` for a list of distinct tokens; ValueError naming the first repeated one.
+
+    Example: ``[b"a", b"b"]`` -> ``{b"a": 0, b"b": 1}``; ``[b"a", b"a"]`` -> ValueError.
+    """
+    ids = {token: i for i, token in enumerate(tokens)}
+    if len(ids) != len(tokens):
+        seen: set = set()
+        twice = next(t for t in tokens if t in seen or seen.add(t))
+        raise ValueError(f"token {twice!r} appears twice in the vocabulary; tokens are unique")
+    return ids
 
 
 def _utf8(text: str) -> bytes:

@@ -34,13 +34,22 @@ def unicode_to_bytes() -> dict[str, int]:
     return {c: b for b, c in bytes_to_unicode().items()}
 
 
+@cache
+def _translation_tables() -> tuple[dict[int, str], dict[int, str]]:
+    # str.translate tables between Latin-1 text (one character per byte) and printable form;
+    # Latin-1 characters that are not stand-ins map to U+FFFF, which has no Latin-1 byte.
+    to_printable = {b: c for b, c in bytes_to_unicode().items()}
+    to_latin1 = {cp: "\uffff" for cp in range(256)}
+    to_latin1.update({ord(c): chr(b) for b, c in bytes_to_unicode().items()})
+    return to_printable, to_latin1
+
+
 def token_to_str(token: bytes) -> str:
     """A token's bytes written in GPT-2's printable form.
 
     Example: ``token_to_str(b" the")`` -> ``"Ġthe"``; ``token_to_str(b"\\n")`` -> ``"Ċ"``.
     """
-    table = bytes_to_unicode()
-    return "".join(table[b] for b in token)
+    return token.decode("latin-1").translate(_translation_tables()[0])
 
 
 def str_to_token(text: str) -> bytes:
@@ -49,11 +58,10 @@ def str_to_token(text: str) -> bytes:
     Example: ``str_to_token("Ġthe")`` -> ``b" the"``. Raises ValueError for a character that is
     not in the table (such a string was not written by :func:`token_to_str`).
     """
-    table = unicode_to_bytes()
     try:
-        return bytes(table[c] for c in text)
-    except KeyError as err:
+        return text.translate(_translation_tables()[1]).encode("latin-1")
+    except UnicodeEncodeError as err:
         raise ValueError(
-            f"{text!r} is not a byte-level token: character {err.args[0]!r} is not one of the 256 "
-            "printable stand-ins of GPT-2's byte table"
+            f"{text!r} is not a byte-level token: character {text[err.start]!r} is not one of the "
+            "256 printable stand-ins of GPT-2's byte table"
         ) from None
