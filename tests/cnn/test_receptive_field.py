@@ -42,8 +42,26 @@ def test_vgg16_by_hand():
     # 3 5 | 6 ; 10 14 | 16 ; 24 32 40 | 44 ; 60 76 92 | 100 ; 132 164 196 | 212
     with torch.device("meta"):
         rows = receptive_field(vgg16(), input_size=224)[1:]
-    assert [r.receptive_field for r in rows] == [3, 5, 6, 10, 14, 16, 24, 32, 40, 44, 60, 76,
-                                                 92, 100, 132, 164, 196, 212]
+    assert [r.receptive_field for r in rows] == [
+        3,
+        5,
+        6,
+        10,
+        14,
+        16,
+        24,
+        32,
+        40,
+        44,
+        60,
+        76,
+        92,
+        100,
+        132,
+        164,
+        196,
+        212,
+    ]
     assert [r.jump for r in rows if r.type == "MaxPool2d"] == [2, 4, 8, 16, 32]
     assert rows[-1].size == 7 and rows[-1].start == 15.5
 
@@ -124,8 +142,9 @@ def test_size_column_matches_real_feature_maps(image_size):
 @pytest.mark.parametrize("seed", range(6))
 def test_conv_output_size_matches_torch(seed):
     g = torch.Generator().manual_seed(seed)
-    k, s, p, d = (int(torch.randint(lo, hi, (1,), generator=g)) for lo, hi in
-                  ((1, 6), (1, 4), (0, 3), (1, 3)))
+    k, s, p, d = (
+        int(torch.randint(lo, hi, (1,), generator=g)) for lo, hi in ((1, 6), (1, 4), (0, 3), (1, 3))
+    )
     n = d * (k - 1) + 1 + int(torch.randint(0, 20, (1,), generator=g))
     conv = nn.Conv2d(1, 1, k, stride=s, padding=p, dilation=d)
     assert conv(torch.zeros(1, 1, n, n)).shape[-1] == conv_output_size(n, k, s, p, d)

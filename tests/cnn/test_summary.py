@@ -42,8 +42,12 @@ def test_lenet5_by_hand():
 
 # torchvision *_Weights.IMAGENET1K_V1 meta "_ops" (GFLOPS column of the model pages on
 # pytorch.org/vision, counted as multiply-adds of one 224x224 image), at its printed precision.
-REFERENCE_GMACS = [(alexnet, 0.714, 3), (vgg16, 15.47, 2), (resnet18, 1.814, 3),
-                   (resnet50, 4.09, 2)]
+REFERENCE_GMACS = [
+    (alexnet, 0.714, 3),
+    (vgg16, 15.47, 2),
+    (resnet18, 1.814, 3),
+    (resnet50, 4.09, 2),
+]
 
 
 @pytest.mark.parametrize(("factory", "gmacs", "digits"), REFERENCE_GMACS)

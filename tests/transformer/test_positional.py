@@ -37,12 +37,14 @@ def test_sinusoidal_shift_is_a_linear_map_independent_of_position(k):
     torch.testing.assert_close(before @ M_k, after, rtol=0, atol=1e-9)
 
 
-def test_sinusoidal_module_adds_the_table_with_offset_and_grows():
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_sinusoidal_module_adds_the_table_with_offset_and_grows(dtype):
     pe = SinusoidalPositionalEncoding(6, max_len=4)
-    x = torch.randn(2, 3, 6, dtype=torch.float64)
-    torch.testing.assert_close(pe(x), x + sinusoidal_table(3, 6))
-    torch.testing.assert_close(pe(x, offset=5), x + sinusoidal_table(8, 6)[5:8])  # beyond 4
-    assert list(pe.parameters()) == []
+    x = torch.randn(2, 3, 6, dtype=dtype)
+    table = sinusoidal_table(8, 6).to(dtype)  # float64, rounded once
+    torch.testing.assert_close(pe(x), x + table[:3], rtol=0, atol=0)
+    torch.testing.assert_close(pe(x, offset=5), x + table[5:8], rtol=0, atol=0)  # beyond 4
+    assert list(pe.parameters()) == [] and pe.state_dict() == {}
 
 
 def test_learned_embedding_adds_trained_rows_and_refuses_unknown_positions():
@@ -89,6 +91,13 @@ def test_rope_score_depends_only_on_relative_position(d):
         torch.testing.assert_close(diagonal, diagonal[:1].expand_as(diagonal), rtol=0, atol=1e-12)
     # ... and it does depend on m - n (otherwise the check above would be empty).
     assert not torch.allclose(scores[0, 0], scores[0, 1])
+
+
+def test_rope_works_beyond_max_len_and_in_float32():
+    x = torch.randn(2, 6, 8, dtype=torch.float64)
+    rope = RotaryEmbedding(8, max_len=3)
+    torch.testing.assert_close(rope(x, 4), _rope_reference(x, 4), rtol=0, atol=1e-12)
+    torch.testing.assert_close(rope(x.float(), 4), _rope_reference(x, 4).float())
 
 
 def test_rope_needs_an_even_head_dimension():

@@ -1,4 +1,4 @@
-"""``dlf bench conv``: a small CNN's forward + backward, ``dlf.scratch`` (NumPy) against PyTorch CPU.
+"""``dlf bench conv``: a small CNN's forward + backward, ``dlf.scratch`` against PyTorch CPU.
 
 The net (both sides, same weights, float32):
 

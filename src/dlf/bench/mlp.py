@@ -124,7 +124,7 @@ def torch_epoch(
         opt.zero_grad()
         loss.backward()
         opt.step()
-    return float(loss)
+    return float(loss.detach())
 
 
 @dataclass
@@ -140,6 +140,8 @@ class MLPPair:
 def make_pair(lr: float = 0.01, momentum: float = 0.9, seed: int = 0) -> MLPPair:
     """Build both models (scratch He init from ``seed``, copied into torch) and their SGD+momentum."""
     scratch = mlp(SIZES, rng=np.random.default_rng(seed))
+    # The data need no gradient: skip dL/dx of the first layer, as torch does for its input.
+    scratch.layers[0].needs_input_grad = False
     model = torch_mlp(SIZES)
     copy_scratch_to_torch(scratch, model)
     return MLPPair(

@@ -9,11 +9,14 @@ from dlf.cli.run import add_path, add_run, add_sweep, cmd_list, cmd_path, cmd_ru
 from dlf.cli.tools import (
     add_bench,
     add_checkpoints,
+    add_model,
     add_report,
     cmd_bench,
     cmd_checkpoints,
     cmd_gradcheck,
+    cmd_receptive_field,
     cmd_report,
+    cmd_summary,
 )
 
 
@@ -31,6 +34,16 @@ COMMANDS: dict[str, Command] = {
     "checkpoints": ("run the path's critical checkpoints", add_checkpoints, cmd_checkpoints),
     "gradcheck": ("gradient-check every from-scratch layer and loss", _nothing, cmd_gradcheck),
     "report": ("show a run's summary and where its report is", add_report, cmd_report),
+    "summary": (
+        "layer table of a model: output shapes, parameters, multiply-adds",
+        add_model,
+        cmd_summary,
+    ),
+    "receptive-field": (
+        "receptive field, jump and start at every layer of a model",
+        add_model,
+        cmd_receptive_field,
+    ),
     "bench": (
         "time ours against a peer in the same run: dlf bench mlp|conv|bpe",
         add_bench,

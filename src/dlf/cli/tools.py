@@ -81,3 +81,56 @@ def cmd_bench(args: argparse.Namespace) -> int:
     report = getattr(importlib.import_module(module), function)()
     print(report.format())
     return 0
+
+
+def add_model(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("model", help="a model of dlf.cnn by name, e.g. resnet18, vgg16_bn")
+    parser.add_argument(
+        "shape", nargs="?", default=None, help="input shape C,H,W (default: the model's own)"
+    )
+
+
+def _model_and_shape(args: argparse.Namespace):
+    import torch
+
+    from dlf.cnn import INPUT_SHAPES, MODELS, get_model
+
+    if args.model not in MODELS:
+        raise UsageError(f"no model named {args.model!r}; valid: {', '.join(MODELS)}")
+    shape = INPUT_SHAPES[args.model]
+    if args.shape:
+        try:
+            shape = tuple(int(s) for s in args.shape.replace("x", ",").split(","))
+        except ValueError:
+            raise UsageError(f"shape wants C,H,W like 3,224,224; got {args.shape!r}") from None
+        if len(shape) != 3:
+            raise UsageError(f"shape wants three numbers C,H,W; got {args.shape!r}")
+    extra = {"in_channels": shape[0]} if shape[0] != INPUT_SHAPES[args.model][0] else {}
+    try:
+        with torch.device("meta"):  # no memory, no initialisation: the tables need shapes only
+            model = get_model(args.model, **extra)
+    except TypeError:
+        raise UsageError(
+            f"{args.model} takes {INPUT_SHAPES[args.model][0]} channels only"
+        ) from None
+    return model, shape
+
+
+def cmd_summary(args: argparse.Namespace) -> int:
+    from dlf.cnn import format_summary, summary
+
+    model, shape = _model_and_shape(args)
+    try:
+        rows = summary(model, (1, *shape))
+    except RuntimeError as err:
+        raise UsageError(f"{args.model} cannot take input {shape}: {err}") from None
+    print(format_summary(rows, model))
+    return 0
+
+
+def cmd_receptive_field(args: argparse.Namespace) -> int:
+    from dlf.cnn import format_receptive_field, receptive_field
+
+    model, shape = _model_and_shape(args)
+    print(format_receptive_field(receptive_field(model, shape[-1])))
+    return 0

@@ -7,6 +7,7 @@ twins), a registry of them by name, receptive-field tables and torchinfo-style l
 from dlf.cnn.models import (
     INPUT_SHAPES,
     MODELS,
+    VGG,
     AlexNet,
     AlexNetConfig,
     BasicBlock,
@@ -16,7 +17,6 @@ from dlf.cnn.models import (
     ResNet,
     ResNetCIFAR,
     ResNetConfig,
-    VGG,
     VGGConfig,
     ZeroPadShortcut,
     alexnet,

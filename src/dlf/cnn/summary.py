@@ -37,7 +37,7 @@ def layer_macs(module: nn.Module, output: torch.Tensor) -> int:
     """
     if isinstance(module, nn.Conv2d):
         kh, kw = module.kernel_size
-        return output.numel() * module.in_channels * kh * kw
+        return output.numel() * (module.in_channels // module.groups) * kh * kw
     if isinstance(module, nn.Linear):
         return output.numel() * module.in_features
     return 0

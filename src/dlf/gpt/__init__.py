@@ -1,5 +1,31 @@
-"""Module 4: language models (tokenizers; the GPT model is added next to them)."""
+"""Module 4: language models: tokenizers, the GPT, and its training (one process or DDP).
+
+Read in this order: tokenizer -> model -> data -> train (-> checkpoint, distributed).
+The training loop is ``dlf.gpt.train.train``. The torch-based names are imported on first use
+(PEP 562), so ``dlf.gpt.tokenizer`` stays free of torch.
+"""
+
+from importlib import import_module
 
 from dlf.gpt.tokenizer import BPETokenizer, CharTokenizer
 
-__all__ = ["BPETokenizer", "CharTokenizer"]
+_LAZY = {
+    "GPT": "dlf.gpt.model",
+    "GPTConfig": "dlf.gpt.model",
+    "TokenDataset": "dlf.gpt.data",
+    "EpochSampler": "dlf.gpt.data",
+    "split_tokens": "dlf.gpt.data",
+    "TrainConfig": "dlf.gpt.train",
+    "TrainResult": "dlf.gpt.train",
+    "NonFiniteLossError": "dlf.gpt.train",
+    "load_gpt": "dlf.gpt.checkpoint",
+}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        return getattr(import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'dlf.gpt' has no attribute {name!r}")
+
+
+__all__ = ["BPETokenizer", "CharTokenizer", *_LAZY]

@@ -10,7 +10,14 @@ import importlib
 
 from dlf.recipes.recipe import Recipe
 
-CATALOG: dict[str, str] = {}
+CATALOG: dict[str, str] = {
+    "mnist-mlp": "dlf.scratch.recipes.mnist_mlp",
+    "linear-classifiers": "dlf.scratch.recipes.linear_classifiers",
+    "optimizers": "dlf.scratch.recipes.optimizers",
+    "regularization": "dlf.scratch.recipes.regularization",
+    "bias-variance": "dlf.scratch.recipes.bias_variance",
+    "init-and-lr": "dlf.scratch.recipes.init_and_lr",
+}
 
 _registered: dict[str, Recipe] = {}
 

@@ -27,6 +27,7 @@ from dlf.scratch.classifiers import (
 from dlf.scratch.gradcheck import (
     check_layer,
     check_loss,
+    format_gradcheck_table,
     gradcheck_table,
     numerical_gradient,
     relative_error,
@@ -64,6 +65,9 @@ from dlf.scratch.layers import (
     sigmoid,
 )
 from dlf.scratch.losses import is_decayed, l2_penalty, mse, softmax_cross_entropy, svm_loss
+from dlf.scratch.mlp import architecture_rows, mlp
 from dlf.scratch.optim import SGD, Adam, AdamW, Momentum, Nesterov, Optimizer, RMSProp
 from dlf.scratch.schedules import Constant, CosineAnnealing, LinearWarmup, StepDecay
 from dlf.scratch.softmax import softmax, softmax_backward
+from dlf.scratch.state import eval_mode, load_state_dict, state_dict
+from dlf.scratch.trainer import History, accuracy, evaluate, fit, predict, steps_per_epoch

@@ -226,3 +226,20 @@ def gradcheck_table(tolerance: float = TOLERANCE) -> list[dict]:
 def _row(name: str, errors: dict[str, float], tolerance: float) -> dict:
     worst = max(errors.values(), default=0.0)
     return {"name": name, "max_rel_error": worst, "passed": worst <= tolerance}
+
+
+def format_gradcheck_table(rows: list[dict], tolerance: float = TOLERANCE) -> str:
+    """The rows of :func:`gradcheck_table` as aligned text: one line per case, then the count.
+
+    Example: ``[{"name": "ReLU", "max_rel_error": 3e-12, "passed": True}]`` -> three lines,
+    ``layer or loss  max rel. error  (float64, pass <= 1e-07)``, ``ReLU ... 3.00e-12  pass``
+    and ``1 passed, 0 failed``.
+    """
+    width = max([len(r["name"]) for r in rows] + [len("layer or loss")])
+    lines = [f"{'layer or loss':<{width}}  max rel. error  (float64, pass <= {tolerance:g})"]
+    for r in rows:
+        verdict = "pass" if r["passed"] else "FAIL"
+        lines.append(f"{r['name']:<{width}}  {r['max_rel_error']:>14.2e}  {verdict}")
+    passed = sum(bool(r["passed"]) for r in rows)
+    lines.append(f"{passed} passed, {len(rows) - passed} failed")
+    return "\n".join(lines)

@@ -46,7 +46,7 @@ def load_state_dict(model: Layer, state: Arrays) -> None:
 
 @contextmanager
 def eval_mode(model: Layer) -> Iterator[Layer]:
-    """``with eval_mode(model):`` runs the block in evaluation mode, then restores each layer's mode.
+    """``with eval_mode(model):`` runs the block in evaluation mode, then restores every mode.
 
     Dropout is the identity and BatchNorm uses its running statistics inside; a model that was
     training (or partly so) is left exactly as it was.

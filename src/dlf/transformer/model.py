@@ -82,7 +82,7 @@ class Transformer(nn.Module):
         elif c.positional == "learned":
             self.positions = LearnedPositionalEmbedding(c.max_len, c.d_model)
         elif c.positional == "rope":
-            rotary = RotaryEmbedding(c.d_model // c.n_heads)
+            rotary = RotaryEmbedding(c.d_model // c.n_heads, max_len=c.max_len)
         self.dropout = nn.Dropout(c.dropout)
         stack = dict(
             d_model=c.d_model,

@@ -22,7 +22,8 @@ class MultiHeadAttention(nn.Module):
     query (B, L, d_model), key and value (B, S, d_model); ``mask`` boolean, broadcastable to
     (B, h, L, S), True = may attend: an (L, S) causal mask, a (B, 1, 1, S) padding mask, or
     their ``&``. Returns the output (B, L, d_model), or ``(output, weights)`` with the per-head
-    weights (B, h, L, S) when ``need_weights`` is True.
+    weights (B, h, L, S) when ``need_weights`` is True. A query that may attend to no key gets
+    zero weights, so its output is W_o's bias (``nn.MultiheadAttention`` gives NaN there).
 
     ``rotary``: a ``RotaryEmbedding`` applied to the per-head queries and keys (RoPE); give it to
     self-attention only, where queries and keys share positions.

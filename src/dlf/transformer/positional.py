@@ -13,6 +13,18 @@ import torch
 from torch import Tensor, nn
 
 
+def position_angles(n_positions: int, dim: int, base: float = 10000.0) -> Tensor:
+    """The (n_positions, dim / 2) float64 table of angles pos * base^(-2i / dim), i < dim / 2:
+    the frequencies of the sinusoidal encoding and of RoPE alike.
+
+    Example: ``position_angles(3, 4, base=100)`` -> ``[[0, 0], [1, 0.1], [2, 0.2]]``.
+    """
+    if dim % 2:
+        raise ValueError(f"the dimension must be even (sin/cos pairs), got {dim}")
+    position = torch.arange(n_positions, dtype=torch.float64)[:, None]
+    return position * base ** (-torch.arange(0, dim, 2, dtype=torch.float64) / dim)
+
+
 def sinusoidal_table(n_positions: int, d_model: int, base: float = 10000.0) -> Tensor:
     """The (n_positions, d_model) float64 table of the paper's positional encoding.
 
@@ -22,14 +34,8 @@ def sinusoidal_table(n_positions: int, d_model: int, base: float = 10000.0) -> T
     Example: ``sinusoidal_table(2, 2)`` -> ``[[sin 0, cos 0], [sin 1, cos 1]]``
     = ``[[0, 1], [0.841, 0.540]]``.
     """
-    if d_model % 2:
-        raise ValueError(f"d_model must be even for sin/cos pairs, got {d_model}")
-    position = torch.arange(n_positions, dtype=torch.float64)[:, None]
-    inv_freq = base ** (-torch.arange(0, d_model, 2, dtype=torch.float64) / d_model)
-    table = torch.empty(n_positions, d_model, dtype=torch.float64)
-    table[:, 0::2] = torch.sin(position * inv_freq)
-    table[:, 1::2] = torch.cos(position * inv_freq)
-    return table
+    angles = position_angles(n_positions, d_model, base)
+    return torch.stack((angles.sin(), angles.cos()), dim=-1).flatten(-2)  # interleave
 
 
 class SinusoidalPositionalEncoding(nn.Module):
@@ -41,14 +47,18 @@ class SinusoidalPositionalEncoding(nn.Module):
 
     def __init__(self, d_model: int, max_len: int = 1024, base: float = 10000.0) -> None:
         super().__init__()
-        self.d_model, self.base = d_model, base
-        self.register_buffer("pe", sinusoidal_table(max_len, d_model, base), persistent=False)
+        self.d_model, self.max_len, self.base = d_model, max_len, base
+        # A plain attribute, not a buffer: rebuilt from the float64 table for x's device and
+        # dtype (no float64 buffer that a float32-only device such as MPS would refuse).
+        self.table = sinusoidal_table(max_len, d_model, base)
 
     def forward(self, x: Tensor, offset: int = 0) -> Tensor:
         end = offset + x.size(-2)
-        if end > self.pe.size(0):
-            self.pe = sinusoidal_table(2 * end, self.d_model, self.base).to(self.pe.device)
-        return x + self.pe[offset:end].to(x.dtype)
+        stale = (self.table.device, self.table.dtype) != (x.device, x.dtype)
+        if stale or self.table.size(0) < end:
+            n = max(end, self.max_len)
+            self.table = sinusoidal_table(n, self.d_model, self.base).to(x.device, x.dtype)
+        return x + self.table[offset:end]
 
 
 class LearnedPositionalEmbedding(nn.Module):
@@ -90,23 +100,27 @@ class RotaryEmbedding(nn.Module):
     rotated as position ``offset + l``.
     """
 
-    def __init__(self, head_dim: int, base: float = 10000.0) -> None:
+    def __init__(self, head_dim: int, base: float = 10000.0, max_len: int = 1024) -> None:
         super().__init__()
         if head_dim % 2:
             raise ValueError(
                 f"RoPE rotates pairs of features, so the head dimension must be even, got "
                 f"{head_dim}: choose d_model / n_heads even"
             )
-        self.head_dim = head_dim
-        inv_freq = base ** (-torch.arange(0, head_dim, 2, dtype=torch.float64) / head_dim)
-        self.register_buffer("inv_freq", inv_freq, persistent=False)
+        self.head_dim, self.base, self.max_len = head_dim, base, max_len
+        angles = position_angles(max_len, head_dim, base)
+        self.cos, self.sin = angles.cos(), angles.sin()  # plain attributes, as in the sinusoids
 
     def forward(self, x: Tensor, offset: int = 0) -> Tensor:
         if x.size(-1) != self.head_dim:
             raise ValueError(f"expected last dimension {self.head_dim}, got {tuple(x.shape)}")
-        position = torch.arange(offset, offset + x.size(-2), device=x.device, dtype=torch.float64)
-        angle = position[:, None] * self.inv_freq.to(torch.float64)[None, :]  # (L, d/2)
-        cos, sin = torch.cos(angle).to(x.dtype), torch.sin(angle).to(x.dtype)
+        end = offset + x.size(-2)
+        stale = (self.cos.device, self.cos.dtype) != (x.device, x.dtype)
+        if stale or self.cos.size(0) < end:
+            angles = position_angles(max(end, self.max_len), self.head_dim, self.base)
+            self.cos = angles.cos().to(x.device, x.dtype)
+            self.sin = angles.sin().to(x.device, x.dtype)
+        cos, sin = self.cos[offset:end], self.sin[offset:end]  # (L, d/2)
         x_even, x_odd = x[..., 0::2], x[..., 1::2]
         rotated = torch.stack((x_even * cos - x_odd * sin, x_even * sin + x_odd * cos), dim=-1)
         return rotated.flatten(-2)

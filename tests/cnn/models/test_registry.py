@@ -7,8 +7,20 @@ from dlf.cnn import INPUT_SHAPES, MODELS, get_model
 
 def test_every_model_has_an_input_shape():
     assert set(MODELS) == set(INPUT_SHAPES)
-    for name in ["lenet5", "alexnet", "vgg16", "vgg16_bn", "resnet18", "resnet152", "resnet20",
-                 "plain20", "resnet110", "plain110", "vgg_small", "alexnet_small"]:
+    for name in [
+        "lenet5",
+        "alexnet",
+        "vgg16",
+        "vgg16_bn",
+        "resnet18",
+        "resnet152",
+        "resnet20",
+        "plain20",
+        "resnet110",
+        "plain110",
+        "vgg_small",
+        "alexnet_small",
+    ]:
         assert name in MODELS
 
 

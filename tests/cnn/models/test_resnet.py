@@ -120,8 +120,9 @@ def test_output_and_feature_shapes_at_224(factory, channels):
         assert model(x).shape == (1, 10)
 
 
-@pytest.mark.parametrize(("stride_on_3x3", "conv1_stride", "conv2_stride"),
-                         [(True, 1, 2), (False, 2, 1)])
+@pytest.mark.parametrize(
+    ("stride_on_3x3", "conv1_stride", "conv2_stride"), [(True, 1, 2), (False, 2, 1)]
+)
 def test_bottleneck_stride_placement(stride_on_3x3, conv1_stride, conv2_stride):
     config = ResNetConfig("bottleneck", (3, 4, 6, 3), stride_on_3x3=stride_on_3x3)
     with torch.device("meta"):

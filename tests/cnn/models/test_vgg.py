@@ -31,8 +31,9 @@ def test_parameter_count_matches_reference(factory, batch_norm):
     assert sum(p.numel() for p in model.parameters()) == REFERENCE_PARAMS[factory, batch_norm]
 
 
-@pytest.mark.parametrize(("batch_norm", "conv_indices"), [(False, VGG16_CONVS),
-                                                          (True, VGG16_BN_CONVS)])
+@pytest.mark.parametrize(
+    ("batch_norm", "conv_indices"), [(False, VGG16_CONVS), (True, VGG16_BN_CONVS)]
+)
 def test_vgg16_state_dict_layout(batch_norm, conv_indices):
     with torch.device("meta"):
         shapes = {k: tuple(v.shape) for k, v in vgg16(batch_norm=batch_norm).state_dict().items()}

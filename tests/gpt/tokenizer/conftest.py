@@ -1,4 +1,4 @@
-"""Shared fixtures: GPT-2's files and Tiny Shakespeare from $DLF_DATA (tests skip without them),
+"""Shared fixtures: GPT-2's files and Tiny Shakespeare via dlf.data (tests skip without them),
 tiktoken's GPT-2 encoding built offline from the same files, and a small trained tokenizer."""
 
 from __future__ import annotations
@@ -10,31 +10,25 @@ import pytest
 
 from dlf.gpt.tokenizer import BPETokenizer
 
-SPECIALS = ["<|endoftext|>", "<|pad|>"]
-
-# Text with multi-byte characters, so that a trained vocabulary holds merges inside them.
-MULTILINGUAL = (
-    "Grüße aus Köln! Ça va très bien, naïve café. Ελληνικά γράμματα. Русский текст здесь. "
-    "日本語のテキストと漢字。中文文本。한국어 텍스트. emoji 🎉🎉 👍🏽 🇫🇷 and 2024-06-01 12:30.\n"
-)
+from .samples import MULTILINGUAL, SPECIALS
 
 
-def data_file(*parts: str) -> Path:
-    """The first ``$DLF_DATA`` folder holding ``parts``; skips the test when none does."""
-    folders = [Path(p) for p in os.environ.get("DLF_DATA", "").split(os.pathsep) if p]
-    for folder in folders:
-        if (folder.joinpath(*parts)).is_file():
-            return folder.joinpath(*parts)
-    pytest.skip(
-        f"{'/'.join(parts)} not found in DLF_DATA={os.environ.get('DLF_DATA', '')!r}; "
-        "set DLF_DATA to the folder holding the data sets"
-    )
+def data_files(name: str) -> dict[str, Path]:
+    """The verified files of data set ``name`` (no download: tests are offline); skips the test
+    with the reason when they are not in ``$DLF_DATA``."""
+    from dlf.data import DataError, dataset_files
+
+    try:
+        return dataset_files(name)
+    except DataError as err:
+        pytest.skip(f"data set {name!r} not available: {err}")
 
 
 @pytest.fixture(scope="session")
 def gpt2_files() -> tuple[Path, Path]:
     """(encoder.json, vocab.bpe) of GPT-2."""
-    return data_file("gpt2", "encoder.json"), data_file("gpt2", "vocab.bpe")
+    files = data_files("gpt2")
+    return files["encoder.json"], files["vocab.bpe"]
 
 
 @pytest.fixture(scope="session")
@@ -43,27 +37,34 @@ def gpt2(gpt2_files) -> BPETokenizer:
 
 
 @pytest.fixture(scope="session")
-def tiktoken_gpt2(gpt2_files):
-    """tiktoken's GPT-2 encoding, built from the files with tiktoken's own loader (its own
-    byte table and pattern: independent of ours), with no download and no cache written."""
-    tiktoken = pytest.importorskip("tiktoken")
+def gpt2_ranks(gpt2_files) -> dict[bytes, int]:
+    """GPT-2's token bytes -> id, read by tiktoken's own loader (with its own byte table: an
+    independent reference for ours), with no download and no cache written."""
+    pytest.importorskip("tiktoken")
     from tiktoken.load import data_gym_to_mergeable_bpe_ranks
-    from tiktoken_ext.openai_public import r50k_pat_str
 
     encoder_json, vocab_bpe = gpt2_files
     old = os.environ.get("TIKTOKEN_CACHE_DIR")
     os.environ["TIKTOKEN_CACHE_DIR"] = ""  # "" = read the files directly, cache nothing
     try:
-        ranks = data_gym_to_mergeable_bpe_ranks(str(vocab_bpe), str(encoder_json))
+        return data_gym_to_mergeable_bpe_ranks(str(vocab_bpe), str(encoder_json))
     finally:
         if old is None:
             del os.environ["TIKTOKEN_CACHE_DIR"]
         else:
             os.environ["TIKTOKEN_CACHE_DIR"] = old
+
+
+@pytest.fixture(scope="session")
+def tiktoken_gpt2(gpt2_ranks):
+    """tiktoken's GPT-2 encoding built offline: its GPT-2 pattern, ranks and special token."""
+    tiktoken = pytest.importorskip("tiktoken")
+    from tiktoken_ext.openai_public import r50k_pat_str
+
     return tiktoken.Encoding(
         "gpt2-offline",
         pat_str=r50k_pat_str,
-        mergeable_ranks=ranks,
+        mergeable_ranks=gpt2_ranks,
         special_tokens={"<|endoftext|>": 50256},
         explicit_n_vocab=50257,
     )
@@ -71,7 +72,7 @@ def tiktoken_gpt2(gpt2_files):
 
 @pytest.fixture(scope="session")
 def shakespeare() -> str:
-    return data_file("tinyshakespeare", "input.txt").read_text(encoding="utf-8")
+    return data_files("tinyshakespeare")["input.txt"].read_text(encoding="utf-8")
 
 
 @pytest.fixture(scope="session")

@@ -6,12 +6,13 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import MULTILINGUAL, SPECIALS
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dlf.gpt.tokenizer import BPETokenizer
 from dlf.gpt.tokenizer.pretokenize import GPT2_SPLIT_PATTERN, GPT4_SPLIT_PATTERN
+
+from .samples import MULTILINGUAL, SPECIALS
 
 VARIED = {
     "empty": "",
@@ -42,9 +43,9 @@ def test_gpt2_matches_tiktoken_on_varied_text(gpt2, tiktoken_gpt2, name):
     assert gpt2.decode(gpt2.encode(text)) == text
 
 
-def test_gpt2_vocab_equals_tiktokens_ranks(gpt2, tiktoken_gpt2):
+def test_gpt2_vocab_equals_tiktokens_ranks(gpt2, gpt2_ranks, tiktoken_gpt2):
     assert gpt2.vocab_size == tiktoken_gpt2.n_vocab == 50257
-    assert {token: i for i, token in enumerate(gpt2.vocab)} == tiktoken_gpt2._mergeable_ranks  # noqa: SLF001
+    assert gpt2.ranks == gpt2_ranks
     assert gpt2.pattern == GPT2_SPLIT_PATTERN
     assert gpt2.special_tokens == {"<|endoftext|>": 50256}
 

@@ -4,7 +4,6 @@ reference; the whole-chunk shortcut; the worked example."""
 from __future__ import annotations
 
 import pytest
-from conftest import MULTILINGUAL
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -12,7 +11,7 @@ from dlf.bench.bpe import naive_encode
 from dlf.gpt.tokenizer import BPETokenizer
 from dlf.gpt.tokenizer.merge import bpe_merge, bpe_merge_heap, bpe_merge_scan
 
-RANKS = {bytes([b]): b for b in range(256)} | {b"ab": 256, b"bc": 257, b"abc": 258}
+from .samples import MULTILINGUAL
 
 
 def test_worked_example():

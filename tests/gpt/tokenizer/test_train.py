@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import pytest
-from conftest import MULTILINGUAL
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dlf.bench.bpe import naive_train
 from dlf.gpt.tokenizer import BPETokenizer
 from dlf.gpt.tokenizer.train import add_token, merge_pair, pair_counts, train_bpe
+
+from .samples import MULTILINGUAL
 
 TEXTS = {
     "wikipedia": "aaabdaaabac",

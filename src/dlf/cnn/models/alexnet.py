@@ -12,10 +12,10 @@ normalisation; the one-column version has neither. Pooling is "overlapping" (3x3
 2; Section 3.4); dropout 0.5 before the first two fully connected layers (Section 4.2). An adaptive
 average pool to 6x6 (identity at 224x224) lets other input sizes reach the classifier.
 
-Initialisation (``init``): ``"paper"`` is Section 5: every weight ~ N(0, 0.01^2), biases 1 in conv
-layers 2, 4, 5 and the hidden fully connected layers, 0 elsewhere; it trains only with the paper's
-long schedule. ``"he"`` (default) uses He et al. (2015) for the convolutions and N(0, 0.01^2) for the
-fully connected layers, which trains from scratch at small scale too.
+Initialisation (``init``): ``"paper"`` is Section 5: every weight ~ N(0, 0.01^2), biases 1 in
+conv layers 2, 4, 5 and the hidden fully connected layers, 0 elsewhere; it trains only with the
+paper's long schedule. ``"he"`` (default) uses He et al. (2015) for the convolutions and
+N(0, 0.01^2) for the fully connected layers, which trains from scratch at small scale too.
 
 ``alexnet_small`` is the same builder with a configuration for 28x28 / 32x32 images.
 """
@@ -109,10 +109,10 @@ class AlexNet(nn.Module):
 
     def _init_weights(self) -> None:
         normal_linear_(self)
-        convs = [m for m in self.features if isinstance(m, nn.Conv2d)]
         if self.config.init == "he":
             he_normal_(self)
             return
+        convs = [m for m in self.features if isinstance(m, nn.Conv2d)]
         hidden = [m for m in self.classifier if isinstance(m, nn.Linear)][:-1]
         for i, conv in enumerate(convs):
             nn.init.normal_(conv.weight, 0.0, 0.01)

@@ -197,7 +197,7 @@ class ResNetConfig:
 
 
 class ResNet(nn.Module):
-    """``(N, in_channels, 224, 224)`` -> logits ``(N, num_classes)`` (other sizes >= 32 work too)."""
+    """``(N, in_channels, 224, 224)`` -> logits ``(N, num_classes)``; sides >= 32 work too."""
 
     def __init__(self, config: ResNetConfig = ResNetConfig()):
         super().__init__()

@@ -26,7 +26,7 @@ CIFAR_WIDTHS = (16, 32, 64)
 
 
 class ResNetCIFAR(nn.Module):
-    """``(N, in_channels, 32, 32)`` -> logits ``(N, num_classes)``; any side divisible by 4 works.
+    """``(N, in_channels, 32, 32)`` -> logits ``(N, num_classes)``; 28x28 and other sides work too.
 
     ``depth = 6n + 2``; ``plain=True`` removes every shortcut.
     """

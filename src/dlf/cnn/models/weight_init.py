@@ -12,7 +12,7 @@ from torch import nn
 
 
 def he_normal_(model: nn.Module) -> nn.Module:
-    """Initialise every ``Conv2d`` of ``model`` with ``N(0, 2 / (k*k*c_out))``, biases 0; BN to identity.
+    """Every ``Conv2d`` of ``model`` to ``N(0, 2 / (k*k*c_out))``, biases 0; batch norm to identity.
 
     Linear layers are left alone: each paper states its own rule for them. Returns ``model``.
     Example: a 3x3 conv with 64 output channels gets ``std = sqrt(2 / 576) = 0.0589``.

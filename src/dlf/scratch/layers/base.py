@@ -7,7 +7,9 @@
 ``params[k]`` IN PLACE, so a layer never rebinds ``params[k]`` after construction (only
 :meth:`Layer.astype` does, before any optimizer is built). ``backward`` likewise writes each
 gradient into the array already held by ``grads[k]`` (overwriting, not accumulating), so a dict of
-gradients taken once stays valid. Non-trainable state (BatchNorm's running statistics) lives in
+gradients taken once stays valid. A layer told that its input needs no gradient (the first layer
+of a network: ``Linear(..., needs_input_grad=False)``) returns None from ``backward``, as the
+data need no gradient. Non-trainable state (BatchNorm's running statistics) lives in
 ``buffers``. ``train()`` / ``eval()`` set ``training`` on a layer and all its sub-layers.
 """
 

@@ -26,7 +26,8 @@ class Conv2d(Layer):
     ``y`` and ``dx`` are (N, C, H, W) views of channels-last memory (the layout the products
     produce); values and indexing are as usual, ``np.ascontiguousarray`` gives the NCHW copy.
     ``init`` names the scheme of :func:`dlf.scratch.init.init_weight` with
-    ``fan_in = C_in * kh * kw`` ("he" by default); the bias starts at zero.
+    ``fan_in = C_in * kh * kw`` and ``fan_out = C_out`` ("he" by default, which reads only
+    ``fan_in``); the bias starts at zero.
     """
 
     def __init__(

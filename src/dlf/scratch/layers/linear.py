@@ -17,7 +17,10 @@ class Linear(Layer):
         dW = x^T dy        db = sum_rows dy        dx = dy W^T
 
     ``init`` names the weight scheme of :func:`dlf.scratch.init.init_weight` ("he" by default,
-    "xavier", "small", ...); the bias starts at zero.
+    "xavier", "small", ...); the bias starts at zero. ``needs_input_grad=False`` (settable at any
+    time) skips ``dx``, and ``backward`` returns None: for the first layer of a network, whose
+    input is the data, that saves the largest matrix product of the backward pass (784x512 in an
+    MNIST MLP), as PyTorch does for inputs that do not require grad.
     """
 
     def __init__(
@@ -29,6 +32,7 @@ class Linear(Layer):
         init: str = "he",
         dtype: np.dtype | type = np.float32,
         rng: np.random.Generator | None = None,
+        needs_input_grad: bool = True,
     ) -> None:
         super().__init__()
         self.in_features = in_features
@@ -37,6 +41,7 @@ class Linear(Layer):
         if bias:
             self.params["b"] = zeros((out_features,), dtype=dtype)
         self.grads = {k: np.zeros_like(p) for k, p in self.params.items()}
+        self.needs_input_grad = needs_input_grad
         self.x: np.ndarray | None = None
 
     def forward(self, x: np.ndarray) -> np.ndarray:
@@ -51,7 +56,7 @@ class Linear(Layer):
             y += self.params["b"]
         return y
 
-    def backward(self, dout: np.ndarray) -> np.ndarray:
+    def backward(self, dout: np.ndarray) -> np.ndarray | None:
         if self.x is None:
             raise RuntimeError("Linear.backward called before forward")
         x2 = self.x.reshape(-1, self.in_features)
@@ -63,10 +68,13 @@ class Linear(Layer):
             gW[...] = x2.T @ d2
         if "b" in self.params:
             np.sum(d2, axis=0, out=self.grads["b"])
+        if not self.needs_input_grad:
+            return None
         return dout @ self.params["W"].T
 
     def extra_repr(self) -> str:
         return (
             f"in_features={self.in_features}, out_features={self.out_features}, "
             f"bias={'b' in self.params}"
+            + ("" if self.needs_input_grad else ", needs_input_grad=False")
         )

@@ -3,9 +3,9 @@
 A pooling window is an im2col window reduced per channel (by ``max`` or ``mean``) instead of
 multiplied by a filter, so these layers read their windows with
 :func:`dlf.scratch.im2col.sliding_windows` (a strided view, no copy) and send gradients back the
-way :func:`dlf.scratch.im2col.col2im` does, one kernel offset at a time. Inputs (N, C, H, W); outputs are (N, C, Ho, Wo) views of
-channels-last memory, ``Ho = (H - kh) // stride + 1`` (no padding; ``stride`` defaults to the
-kernel size, as in PyTorch). No parameters.
+way :func:`dlf.scratch.im2col.col2im` does, one kernel offset at a time. Inputs (N, C, H, W);
+outputs are (N, C, Ho, Wo) views of channels-last memory, ``Ho = (H - kh) // stride + 1`` (no
+padding; ``stride`` defaults to the kernel size, as in PyTorch). No parameters.
 """
 
 from __future__ import annotations

@@ -59,9 +59,15 @@ class Sequential(Layer):
             x = layer.forward(x)
         return x
 
-    def backward(self, dout: np.ndarray) -> np.ndarray:
-        for layer in reversed(self.layers):
-            dout = layer.backward(dout)
+    def backward(self, dout: np.ndarray) -> np.ndarray | None:
+        """Chain rule in reverse; None when the first layer skips ``dx`` (``needs_input_grad``)."""
+        for i in reversed(range(len(self.layers))):
+            dout = self.layers[i].backward(dout)
+            if dout is None and i > 0:
+                raise RuntimeError(
+                    f"layer {i} ({self.layers[i]!r}) returned no input gradient, but the layers "
+                    "before it need one: set needs_input_grad=False only on the first layer"
+                )
         return dout
 
     def __len__(self) -> int:

@@ -23,7 +23,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from dlf.data import load_images, to_float
 from dlf.recipes import Recipe
 from dlf.runs import RunDir, image_grid, line_plot, new_figure
 from dlf.scratch.classifiers import (
@@ -33,16 +32,17 @@ from dlf.scratch.classifiers import (
     SoftmaxClassifier,
     cross_validate_k,
 )
+from dlf.scratch.recipes.mnist_data import mnist_splits
 
 
 @dataclass
 class LinearClassifiersConfig:
     """Full setting by default; ``0`` for a subset size means the whole split."""
 
-    train_subset: int = 0  # training images for the linear models and the perceptron
-    test_subset: int = 0  # test images for every model
-    knn_train: int = 0  # training images k-NN memorises
-    knn_test: int = 0  # test images k-NN classifies (the costly part: one distance per pair)
+    train_subset: int = 0  # training images (of 60,000) for every model
+    test_subset: int = 0  # test images (of 10,000) for every model
+    knn_train: int = 0  # of those, the images k-NN memorises
+    knn_test: int = 0  # of those, the images k-NN classifies (costly: one distance per pair)
     cv_subset: int = 10000  # training images for choosing k by cross-validation
     cv_folds: int = 5
     ks: tuple[int, ...] = (1, 3, 5, 7, 10, 15, 20)
@@ -60,48 +60,35 @@ class LinearClassifiersConfig:
 KEYS = {"k-NN": "knn", "linear SVM": "svm", "softmax": "softmax", "perceptron": "perceptron"}
 
 
-def _take(n: int, total: int, rng: np.random.Generator) -> np.ndarray:
-    """``n`` random indices of ``range(total)`` (all of them, in order, when n is 0 or >= total).
-
-    Example: ``_take(0, 5, rng)`` -> ``[0, 1, 2, 3, 4]``.
-    """
-    if n <= 0 or n >= total:
-        return np.arange(total)
-    return np.sort(rng.choice(total, size=n, replace=False))
-
-
 def run(config: LinearClassifiersConfig, run_dir: RunDir) -> dict:
     rng = np.random.default_rng(config.seed)
-    data = load_images("mnist")
-    X_all = to_float(data.x_train).reshape(len(data.x_train), -1)
-    X_test_all = to_float(data.x_test).reshape(len(data.x_test), -1)
-    tr = _take(config.train_subset, len(X_all), rng)
-    te = _take(config.test_subset, len(X_test_all), rng)
-    X, y = X_all[tr], data.y_train[tr]
+    data = mnist_splits(0.0, config.train_subset, test_subset=config.test_subset, seed=config.seed)
+    X, y, X_test, y_test = data.x_train, data.y_train, data.x_test, data.y_test
     mean_image = X.mean(axis=0)
-    Xc, Xc_test = X - mean_image, X_test_all[te] - mean_image
-    y_test = data.y_test[te]
+    Xc, Xc_test = X - mean_image, X_test - mean_image
     results: dict[str, dict] = {}
 
+    def subset(n: int, total: int) -> np.ndarray:  # n random rows of range(total); 0 = all
+        return rng.permutation(total)[:n] if 0 < n < total else np.arange(total)
+
     # --- k-NN: k by cross-validation on a training subset, then the chosen k on the test set ---
-    cv_idx = _take(config.cv_subset, len(X_all), rng)
+    cv_idx = subset(config.cv_subset, len(X))
     run_dir.say(f"k-NN: {config.cv_folds}-fold cross-validation of k on {len(cv_idx)} images")
     t0 = time.perf_counter()
-    cv = cross_validate_k(X_all[cv_idx], data.y_train[cv_idx], config.ks, config.cv_folds, rng)
+    cv = cross_validate_k(X[cv_idx], y[cv_idx], config.ks, config.cv_folds, rng)
     cv_seconds = time.perf_counter() - t0
-    knn_tr = _take(config.knn_train, len(X_all), rng)
-    knn_te = _take(config.knn_test, len(X_test_all), rng)
+    knn_tr, knn_te = subset(config.knn_train, len(X)), subset(config.knn_test, len(X_test))
     run_dir.say(f"k-NN: k={cv.best_k} on {len(knn_te)} test x {len(knn_tr)} training images")
-    knn = KNearestNeighbors(cv.best_k).fit(X_all[knn_tr], data.y_train[knn_tr])
+    knn = KNearestNeighbors(cv.best_k).fit(X[knn_tr], y[knn_tr])
     t0 = time.perf_counter()
-    knn_acc = knn.score(X_test_all[knn_te], data.y_test[knn_te])
+    knn_acc = knn.score(X_test[knn_te], y_test[knn_te])
     results["k-NN"] = {
         "accuracy": knn_acc,
         "train_seconds": cv_seconds,  # k-NN "training" is memorising; the cost is choosing k
         "test_seconds": time.perf_counter() - t0,
         "n_train": len(knn_tr),
         "n_test": len(knn_te),
-        "note": f"k={cv.best_k} chosen by CV on {len(cv_idx)} images",
+        "note": f"k={cv.best_k} chosen by {config.cv_folds}-fold CV on {len(cv_idx)} images",
     }
 
     # --- the linear models, trained by SGD on the centred pixels ---
@@ -198,7 +185,7 @@ def run(config: LinearClassifiersConfig, run_dir: RunDir) -> dict:
         W = model.params["W"].T.reshape(10, 28, 28)
         run_dir.figure(
             f"templates_{KEYS[name]}",
-            image_grid(W, titles=[f"{name}: {c}" for c in data.classes], ncols=5),
+            image_grid(W, titles=[f"{name}: {c}" for c in range(10)], ncols=5),
             caption=f"{name}: the weight template W[:, c] of each class, as a 28x28 image "
             "(bright = positive weight).",
         )
@@ -213,7 +200,7 @@ def run(config: LinearClassifiersConfig, run_dir: RunDir) -> dict:
         "moves the weights only on mistakes and never settles on non-separable data.",
     )
     summary = {f"{KEYS[name]}_accuracy": r["accuracy"] for name, r in results.items()}
-    summary.update({f"{KEYS[name]}_train_seconds": r["train_seconds"] for name, r in results.items()})
+    summary.update({f"{KEYS[n]}_train_seconds": r["train_seconds"] for n, r in results.items()})
     summary["knn_k"] = cv.best_k
     summary["knn_test_seconds"] = results["k-NN"]["test_seconds"]
     summary["knn_train_images"] = len(knn_tr)

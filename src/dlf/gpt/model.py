@@ -1,0 +1,277 @@
+"""A decoder-only Transformer language model: GPT-2 (Radford et al. 2019), after nanoGPT.
+
+    h_0 = W_te[x] + W_pe[0..T-1]                      token + learned position embeddings
+    h_l = h_{l-1} + Attn(LN(h_{l-1}))                 pre-norm causal self-attention
+    h_l = h_l + MLP(LN(h_l))                          GELU MLP, 4x wide
+    logits = LN_f(h_L) W_te^T                         lm_head tied to the token embedding
+
+The attention and the MLP are Module 3's (``dlf.transformer``): ``scaled_dot_product_attention``
+under a ``causal_mask``, ``PositionwiseFeedForward`` with GELU, ``residual`` in pre-norm form and
+``LearnedPositionalEmbedding``. What is GPT's own: one fused q/k/v projection (GPT-2's ``c_attn``),
+a KV cache for generation, weight tying and GPT-2's initialisation.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Literal
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from dlf.transformer.attention import causal_mask, scaled_dot_product_attention
+from dlf.transformer.blocks import residual
+from dlf.transformer.feed_forward import PositionwiseFeedForward
+from dlf.transformer.positional import LearnedPositionalEmbedding
+
+# One (k, v) pair per layer, each (B, n_head, S, head_dim): the keys and values of the S tokens
+# seen so far. A plain tuple, so dlf.sampling.beam_search reorders its rows without help.
+KVCache = tuple[tuple[Tensor, Tensor], ...]
+
+
+@dataclass
+class GPTConfig:
+    """The shape of a GPT, with nanoGPT's names. The defaults are GPT-2 small (124M).
+
+    ``attention``: "ours" (``dlf.transformer.scaled_dot_product_attention`` with a boolean
+    causal mask) or "fused" (``torch.nn.functional.scaled_dot_product_attention``, faster; the
+    same numbers up to rounding). ``bias``: biases in the Linear and LayerNorm layers (GPT-2:
+    True). ``dropout``: on the embeddings, the attention weights and each residual branch.
+    """
+
+    block_size: int = 1024
+    vocab_size: int = 50257
+    n_layer: int = 12
+    n_head: int = 12
+    n_embd: int = 768
+    dropout: float = 0.0
+    bias: bool = True
+    attention: Literal["ours", "fused"] = "ours"
+
+    def __post_init__(self):
+        if self.n_embd % self.n_head:
+            raise ValueError(
+                f"n_embd={self.n_embd} must be divisible by n_head={self.n_head} "
+                "(each head gets n_embd / n_head features)"
+            )
+        if self.attention not in ("ours", "fused"):
+            raise ValueError(f"attention must be 'ours' or 'fused', got {self.attention!r}")
+        if min(self.block_size, self.vocab_size, self.n_layer) < 1:
+            raise ValueError("block_size, vocab_size and n_layer must be >= 1")
+
+
+class CausalSelfAttention(nn.Module):
+    """Multi-head self-attention where position t attends to positions <= t only.
+
+        q, k, v = split(x W_attn + b_attn)            (one fused projection, GPT-2's c_attn)
+        y = Concat_h(softmax(q_h k_h^T / sqrt(d_h) + causal) v_h) W_proj + b_proj
+
+    ``forward(x, kv_cache=None)``: x (B, T, C); ``kv_cache`` the (k, v) of the S0 earlier tokens,
+    each (B, n_head, S0, C / n_head), or None. Returns ``(y, (k, v))`` with y (B, T, C) and the
+    keys/values of all S0 + T tokens; the T new tokens are the last T positions.
+    """
+
+    def __init__(self, config: GPTConfig) -> None:
+        super().__init__()
+        self.n_head, self.n_embd = config.n_head, config.n_embd
+        self.attention = config.attention
+        self.dropout_p = config.dropout
+        self.c_attn = nn.Linear(config.n_embd, 3 * config.n_embd, bias=config.bias)
+        self.c_proj = nn.Linear(config.n_embd, config.n_embd, bias=config.bias)
+        self.attn_dropout = nn.Dropout(config.dropout)
+
+    def forward(
+        self, x: Tensor, kv_cache: tuple[Tensor, Tensor] | None = None
+    ) -> tuple[Tensor, tuple[Tensor, Tensor]]:
+        B, T, C = x.shape
+        heads = [
+            t.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)  # (B, h, T, d)
+            for t in self.c_attn(x).split(C, dim=2)
+        ]
+        q, k, v = heads
+        if kv_cache is not None:
+            k = torch.cat([kv_cache[0], k], dim=2)
+            v = torch.cat([kv_cache[1], v], dim=2)
+        S = k.size(2)
+        if self.attention == "ours":
+            mask = causal_mask(T, S, device=x.device)
+            y, _ = scaled_dot_product_attention(q, k, v, mask, self.attn_dropout)
+        else:
+            p = self.dropout_p if self.training else 0.0
+            if S == T:
+                y = F.scaled_dot_product_attention(q, k, v, dropout_p=p, is_causal=True)
+            else:  # is_causal aligns to the top-left; with cached keys we need the bottom-right
+                mask = causal_mask(T, S, device=x.device)
+                y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=p)
+        y = y.transpose(1, 2).contiguous().view(B, T, C)
+        return self.c_proj(y), (k, v)
+
+
+class MLP(PositionwiseFeedForward):
+    """GPT's MLP: Module 3's position-wise feed-forward network with GELU and d_ff = 4 C.
+
+        MLP(x) = GELU(x W_1 + b_1) W_2 + b_2,   x (..., C) -> (..., C)
+
+    ``bias=False`` replaces the two layers by bias-free ones (``PositionwiseFeedForward``
+    always has biases). The hidden-layer dropout stays off: GPT-2 drops the residual branch.
+    """
+
+    def __init__(self, n_embd: int, bias: bool = True) -> None:
+        super().__init__(n_embd, 4 * n_embd, dropout=0.0, activation="gelu")
+        if not bias:
+            self.W_1 = nn.Linear(n_embd, 4 * n_embd, bias=False)
+            self.W_2 = nn.Linear(4 * n_embd, n_embd, bias=False)
+
+
+class Block(nn.Module):
+    """One pre-norm decoder block: x + Attn(LN_1(x)), then x + MLP(LN_2(x)).
+
+    ``forward(x, kv_cache=None)``: x (B, T, C) -> ``(x, (k, v))``, see CausalSelfAttention.
+    """
+
+    def __init__(self, config: GPTConfig) -> None:
+        super().__init__()
+        self.ln_1 = nn.LayerNorm(config.n_embd, bias=config.bias)
+        self.attn = CausalSelfAttention(config)
+        self.ln_2 = nn.LayerNorm(config.n_embd, bias=config.bias)
+        self.mlp = MLP(config.n_embd, config.bias)
+        self.dropout = nn.Dropout(config.dropout)
+
+    def forward(
+        self, x: Tensor, kv_cache: tuple[Tensor, Tensor] | None = None
+    ) -> tuple[Tensor, tuple[Tensor, Tensor]]:
+        new_cache: list[tuple[Tensor, Tensor]] = []
+
+        def attend(h: Tensor) -> Tensor:
+            y, kv = self.attn(h, kv_cache)
+            new_cache.append(kv)
+            return y
+
+        x = residual(x, attend, self.ln_1, self.dropout, norm_first=True)
+        x = residual(x, self.mlp, self.ln_2, self.dropout, norm_first=True)
+        return x, new_cache[0]
+
+
+class GPT(nn.Module):
+    """The GPT language model: ids (B, T) -> next-token logits (B, T, vocab_size).
+
+    ``forward(idx, targets=None) -> (logits, loss)``: idx int64 (B, T) with T <= block_size;
+    logits (B, T, V); loss = mean cross-entropy of ``targets`` (B, T) (ignore_index -1), else None.
+    ``step(idx, kv_cache=None) -> (logits, kv_cache)``: the same for the T new tokens that follow
+    the cached ones; ``step_fn()`` adapts it to ``dlf.sampling.generate`` and ``beam_search``.
+
+    Initialisation (GPT-2): every Linear and Embedding weight ~ N(0, 0.02^2), biases 0; the
+    projections that end a residual branch (``attn.c_proj``, ``mlp.W_2``) ~ N(0, (0.02 /
+    sqrt(2 n_layer))^2), so the residual stream's variance does not grow with depth. The
+    lm_head shares its weight with the token embedding ``wte`` (weight tying, Press & Wolf 2017).
+    """
+
+    def __init__(self, config: GPTConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.wte = nn.Embedding(config.vocab_size, config.n_embd)
+        self.wpe = LearnedPositionalEmbedding(config.block_size, config.n_embd)
+        self.drop = nn.Dropout(config.dropout)
+        self.h = nn.ModuleList(Block(config) for _ in range(config.n_layer))
+        self.ln_f = nn.LayerNorm(config.n_embd, bias=config.bias)
+        self.lm_head = nn.Linear(config.n_embd, config.vocab_size, bias=False)
+        self.lm_head.weight = self.wte.weight  # tied: one matrix, counted once
+        self.apply(init_gpt2_weights)
+        residual_std = 0.02 / math.sqrt(2 * config.n_layer)
+        for block in self.h:
+            nn.init.normal_(block.attn.c_proj.weight, mean=0.0, std=residual_std)
+            nn.init.normal_(block.mlp.W_2.weight, mean=0.0, std=residual_std)
+
+    def num_params(self, non_embedding: bool = True) -> int:
+        """Number of distinct parameters (the tied wte/lm_head matrix once).
+
+        ``non_embedding=True`` leaves out the position embedding, as nanoGPT does; the token
+        embedding stays in, since as the lm_head it is a weight of the last layer.
+        Example: GPT-2 small -> 124,439,808 in all, 123,653,376 non-embedding.
+        """
+        n = sum(p.numel() for p in self.parameters())
+        if non_embedding:
+            n -= self.wpe.embedding.weight.numel()
+        return n
+
+    def step(self, idx: Tensor, kv_cache: KVCache | None = None) -> tuple[Tensor, KVCache]:
+        """Logits (B, T, V) of the T tokens ``idx`` (B, T) that follow the ``kv_cache``'s tokens,
+        and the cache grown by them. ``kv_cache=None``: idx starts at position 0."""
+        past = 0 if kv_cache is None else kv_cache[0][0].size(2)
+        T = idx.size(1)
+        if past + T > self.config.block_size:
+            raise ValueError(
+                f"sequence of {past + T} tokens is longer than block_size="
+                f"{self.config.block_size}: crop the input to its last block_size tokens"
+            )
+        x = self.drop(self.wpe(self.wte(idx), offset=past))
+        new_cache = []
+        for i, block in enumerate(self.h):
+            x, kv = block(x, None if kv_cache is None else kv_cache[i])
+            new_cache.append(kv)
+        return self.lm_head(self.ln_f(x)), tuple(new_cache)
+
+    def forward(self, idx: Tensor, targets: Tensor | None = None) -> tuple[Tensor, Tensor | None]:
+        logits, _ = self.step(idx)
+        if targets is None:
+            return logits, None
+        loss = F.cross_entropy(
+            logits.reshape(-1, logits.size(-1)), targets.reshape(-1), ignore_index=-1
+        )
+        return logits, loss
+
+    def step_fn(self, use_cache: bool = True):
+        """A ``step_fn(ids, cache) -> (logits (B, V), cache)`` for ``dlf.sampling``.
+
+        With ``use_cache`` only the tokens not yet in the cache go through the model. Once the
+        sequence is longer than block_size it is cropped to its last block_size tokens and
+        recomputed at every step without a cache (learned positions stop at block_size), as
+        nanoGPT's ``generate`` does. Call ``model.eval()`` first to switch dropout off.
+        """
+        block_size = self.config.block_size
+
+        def step_fn(ids: Tensor, cache: KVCache | None) -> tuple[Tensor, KVCache | None]:
+            if not use_cache or ids.size(1) > block_size:
+                logits, _ = self.step(ids[:, -block_size:])
+                return logits[:, -1, :], None
+            past = 0 if cache is None else cache[0][0].size(2)
+            logits, cache = self.step(ids[:, past:], cache)
+            return logits[:, -1, :], cache
+
+        return step_fn
+
+    def configure_optimizer(
+        self,
+        weight_decay: float,
+        learning_rate: float,
+        betas: tuple[float, float] = (0.9, 0.95),
+    ) -> torch.optim.AdamW:
+        """AdamW (Loshchilov & Hutter 2019) with weight decay on the matrices only.
+
+        As in nanoGPT, every parameter of 2 or more dimensions decays (the Linear weights and
+        the token and position embeddings); biases and LayerNorm gains/shifts (1-D) do not,
+        since shrinking a gain or a shift toward 0 is not a useful prior. Two param groups:
+        ``[decayed, not decayed]``.
+        """
+        params = list(self.parameters())  # distinct: the tied matrix appears once
+        decay = [p for p in params if p.dim() >= 2]
+        no_decay = [p for p in params if p.dim() < 2]
+        groups = [
+            {"params": decay, "weight_decay": weight_decay},
+            {"params": no_decay, "weight_decay": 0.0},
+        ]
+        fused = bool(params) and params[0].device.type == "cuda"
+        return torch.optim.AdamW(groups, lr=learning_rate, betas=betas, fused=fused or None)
+
+
+def init_gpt2_weights(module: nn.Module) -> None:
+    """GPT-2's initialisation of one module: Linear and Embedding weights ~ N(0, 0.02^2),
+    Linear biases 0 (LayerNorm keeps gain 1, shift 0). Use with ``model.apply``."""
+    if isinstance(module, nn.Linear):
+        nn.init.normal_(module.weight, mean=0.0, std=0.02)
+        if module.bias is not None:
+            nn.init.zeros_(module.bias)
+    elif isinstance(module, nn.Embedding):
+        nn.init.normal_(module.weight, mean=0.0, std=0.02)

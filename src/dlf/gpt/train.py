@@ -1,0 +1,388 @@
+"""Training a GPT: one loop for one process or many (DDP), with exact resume.
+
+Each optimizer step sees one global batch of ``batch_size * grad_accum_steps * world_size``
+windows, drawn without replacement within an epoch (:class:`dlf.gpt.data.EpochSampler`).
+Process r takes, in micro-step m, the slice ``(m * world_size + r) * batch_size`` of it; each
+micro-batch's mean loss is divided by ``grad_accum_steps`` before ``backward``, and DDP averages
+the gradients over processes, so the gradient is the mean over the whole global batch, whatever
+the split. Then: clip the gradient norm, set the learning rate (linear warm-up, cosine decay),
+AdamW step.
+
+Evaluation: the mean loss over fixed, seeded batches of the training and the validation windows
+(the same batches at every evaluation), and the perplexity exp(loss).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from torch import Tensor, nn
+from torch.nn.parallel import DistributedDataParallel
+
+from dlf.gpt.checkpoint import (
+    load_model_state,
+    load_optimizer_state,
+    read_manifest,
+    read_state_tensors,
+    save_checkpoint,
+)
+from dlf.gpt.data import EpochSampler, TokenDataset
+from dlf.gpt.distributed import World, all_reduce_mean, current_world
+from dlf.gpt.model import GPT
+from dlf.scratch.schedules import CosineAnnealing, LinearWarmup, Schedule
+
+
+@dataclass
+class TrainConfig:
+    """How to train. ``batch_size`` is per process and micro-step (the global batch is
+    ``batch_size * grad_accum_steps * world_size``). ``lr_decay_steps``: where the cosine reaches
+    ``min_lr`` (0: at ``max_steps``). ``grad_clip``: the largest global gradient norm (0: off).
+    ``checkpoint_interval``: steps between checkpoints (0: at every evaluation); the last step
+    always saves. ``precision``: "auto" is bf16 autocast on a GPU that supports it, else fp32.
+    ``device``: "auto" is GPU ``LOCAL_RANK`` if there is one, else the CPU."""
+
+    max_steps: int = 2000
+    batch_size: int = 12
+    grad_accum_steps: int = 1
+    learning_rate: float = 1e-3
+    min_lr: float = 1e-4
+    warmup_steps: int = 100
+    lr_decay_steps: int = 0
+    weight_decay: float = 0.1
+    beta1: float = 0.9
+    beta2: float = 0.99
+    grad_clip: float = 1.0
+    eval_interval: int = 250
+    eval_batches: int = 20
+    log_interval: int = 10
+    checkpoint_interval: int = 0
+    seed: int = 1337
+    device: str = "auto"
+    precision: Literal["auto", "fp32", "bf16"] = "auto"
+    compile: bool = False
+
+    def __post_init__(self):
+        if min(self.max_steps, self.batch_size, self.grad_accum_steps, self.eval_interval) < 1:
+            raise ValueError("max_steps, batch_size, grad_accum_steps, eval_interval must be >= 1")
+        if self.warmup_steps < 0 or self.lr_decay_steps < 0 or self.checkpoint_interval < 0:
+            raise ValueError("warmup_steps, lr_decay_steps, checkpoint_interval must be >= 0")
+
+
+class NonFiniteLossError(RuntimeError):
+    """Training stopped because the loss (or the gradient norm) stopped being a finite number."""
+
+
+@dataclass
+class TrainResult:
+    """What a run did. ``losses``: (step, training loss) of every step run in this call;
+    ``evals``: one dict per evaluation (step, train_loss, val_loss, val_perplexity);
+    ``train_seconds``: time spent in training steps (evaluations and checkpoints excluded)."""
+
+    step: int
+    start_step: int
+    losses: list[tuple[int, float]] = field(default_factory=list)
+    evals: list[dict[str, float]] = field(default_factory=list)
+    train_seconds: float = 0.0
+    wall_seconds: float = 0.0
+    tokens_per_step: int = 0
+    checkpoint: str | None = None
+
+    @property
+    def final_val_loss(self) -> float:
+        return self.evals[-1]["val_loss"] if self.evals else math.nan
+
+
+def lr_schedule(config: TrainConfig) -> Schedule:
+    """lr(t) for step t = 0, 1, ...: linear warm-up, then cosine decay to ``min_lr``.
+
+        lr(t) = lr * (t + 1) / (W + 1)                                     t < W
+        lr(t) = min_lr + (lr - min_lr) * (1 + cos(pi * (t - W) / (D - W))) / 2   W <= t <= D
+        lr(t) = min_lr                                                     t > D
+
+    with W = ``warmup_steps``, D = ``lr_decay_steps`` (or ``max_steps``): nanoGPT's schedule,
+    built from Module 1's ``LinearWarmup`` and ``CosineAnnealing``.
+    Example: lr 1, min_lr 0, W 1, D 3 -> 0.5, 1.0, 0.5, 0.0, 0.0.
+    """
+    total = config.lr_decay_steps or config.max_steps
+    cosine = CosineAnnealing(
+        config.learning_rate, max(total - config.warmup_steps, 1), config.min_lr
+    )
+    if config.warmup_steps == 0:
+        return cosine
+    W = config.warmup_steps
+    return LinearWarmup(cosine, W, start_factor=1.0 / (W + 1))
+
+
+def resolve_device(name: str, world: World) -> torch.device:
+    """ "auto" -> ``cuda:<local_rank>`` if CUDA is available, else ``cpu``; other names as given."""
+    if name == "auto":
+        return torch.device(f"cuda:{world.local_rank}" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def use_bf16(precision: str, device: torch.device) -> bool:
+    """Whether to run forward passes under bf16 autocast ("auto": on bf16-capable GPUs only;
+    on CPUs bf16 autocast is usually slower than fp32)."""
+    if precision == "auto":
+        return device.type == "cuda" and torch.cuda.is_bf16_supported()
+    return precision == "bf16"
+
+
+def accumulate_gradients(
+    model: nn.Module,
+    micro_batches: Sequence[tuple[Tensor, Tensor]],
+    autocast: Callable[[], contextlib.AbstractContextManager] = contextlib.nullcontext,
+) -> Tensor:
+    """Forward and backward over k micro-batches, leaving in ``.grad`` the gradient of the mean
+    loss over all of them: sum_m grad(L_m / k). Returns the mean loss (detached).
+
+    Equal micro-batches make this the gradient of one batch k times larger. Under DDP the
+    gradients are synchronised in the last micro-step only (``no_sync()`` before).
+    ``micro_batches``: k pairs (x, y), each int64 (B, T).
+    """
+    k = len(micro_batches)
+    total = torch.zeros((), dtype=torch.float64)
+    for m, (x, y) in enumerate(micro_batches):
+        defer_sync = isinstance(model, DistributedDataParallel) and m < k - 1
+        with model.no_sync() if defer_sync else contextlib.nullcontext():
+            with autocast():
+                _, loss = model(x, y)
+            (loss / k).backward()
+        total = total + loss.detach().double().cpu()
+    return total / k
+
+
+@torch.no_grad()
+def evaluate(
+    model: GPT,
+    dataset: TokenDataset,
+    indices: np.ndarray,
+    batch_size: int,
+    device: torch.device,
+    world: World,
+    autocast: Callable[[], contextlib.AbstractContextManager] = contextlib.nullcontext,
+) -> float:
+    """Mean loss over the windows ``indices``, in batches of ``batch_size``; the batches are
+    shared out over the processes and their losses averaged. The model is left in train mode."""
+    model.eval()
+    batches = [indices[i : i + batch_size] for i in range(0, len(indices), batch_size)]
+    loss_sum, count = 0.0, 0
+    for b in range(world.rank, len(batches), world.size):
+        x, y = dataset.batch(batches[b], device)
+        with autocast():
+            _, loss = model(x, y)
+        loss_sum += float(loss) * len(batches[b])
+        count += len(batches[b])
+    total = torch.tensor([loss_sum, count], dtype=torch.float64, device=device)
+    if world.size > 1:
+        dist.all_reduce(total, op=dist.ReduceOp.SUM)
+    model.train()
+    return float(total[0] / total[1])
+
+
+def eval_indices(n: int, count: int, seed: int, stream: int) -> np.ndarray:
+    """``min(count, n)`` distinct window indices, fixed by (seed, stream) for the whole run."""
+    return np.random.default_rng([seed, 0xE7A1, stream]).choice(n, min(count, n), replace=False)
+
+
+def gather_rng_states(world: World, device: torch.device) -> dict[str, Tensor]:
+    """Every process's RNG states (the torch CPU generator, and CUDA's) as named uint8 tensors,
+    gathered on all ranks: ``{"rng.torch.0": ..., "rng.torch.1": ..., "rng.cuda.0": ...}``."""
+    local = {"torch": torch.get_rng_state()}
+    if device.type == "cuda":
+        local["cuda"] = torch.cuda.get_rng_state(device)
+    every = [local]
+    if world.size > 1:
+        every = [None] * world.size
+        dist.all_gather_object(every, local)
+    return {f"rng.{name}.{r}": t for r, states in enumerate(every) for name, t in states.items()}
+
+
+def set_lr(optimizer: torch.optim.Optimizer, lr: float) -> None:
+    for group in optimizer.param_groups:
+        group["lr"] = lr
+
+
+def train(
+    model: GPT,
+    train_tokens: np.ndarray,
+    val_tokens: np.ndarray,
+    config: TrainConfig,
+    checkpoint_dir: str | Path | None = None,
+    log: Callable[..., None] | None = None,
+    say: Callable[[str], None] | None = None,
+    resume: bool = True,
+) -> TrainResult:
+    """Train ``model`` on windows of ``train_tokens``, evaluating on ``val_tokens`` (1-D ids).
+
+    Joins a DDP run if torch.distributed is initialised (see ``dlf.gpt.distributed``). Rank 0
+    alone calls ``log(step, **metrics)`` (e.g. ``RunDir.log``), ``say(message)`` and writes
+    checkpoints to ``checkpoint_dir``. If ``resume`` and ``checkpoint_dir`` holds a checkpoint,
+    the run continues from it exactly: weights, AdamW moments, the sampler's place in its epoch
+    and every process's RNG state are restored, so the losses are those of an uninterrupted run.
+    A non-finite loss or gradient raises :class:`NonFiniteLossError` before the step is taken;
+    the last checkpoint (written only with finite weights) stays as it was.
+    """
+    started = time.perf_counter()
+    world = current_world()
+    device = resolve_device(config.device, world)
+    model.to(device)
+    log = log if (log is not None and world.is_main) else (lambda step, **metrics: None)
+    say = say if (say is not None and world.is_main) else (lambda message: None)
+    bf16 = use_bf16(config.precision, device)
+
+    def autocast():
+        return torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16)
+
+    block_size = model.config.block_size
+    train_set, val_set = (
+        TokenDataset(train_tokens, block_size),
+        TokenDataset(val_tokens, block_size),
+    )
+    micro = config.batch_size
+    global_batch = micro * config.grad_accum_steps * world.size
+    sampler = EpochSampler(len(train_set), global_batch, seed=config.seed)
+    n_eval = config.eval_batches * micro
+    eval_sets = {
+        "train": (train_set, eval_indices(len(train_set), n_eval, config.seed, 0)),
+        "val": (val_set, eval_indices(len(val_set), n_eval, config.seed, 1)),
+    }
+    optimizer = model.configure_optimizer(
+        config.weight_decay, config.learning_rate, (config.beta1, config.beta2)
+    )
+    torch.manual_seed(config.seed + world.rank)  # this process's dropout stream
+    step = 0
+    folder = Path(checkpoint_dir) if checkpoint_dir is not None else None
+    if resume and folder is not None and (folder / "checkpoint.json").is_file():
+        step = restore(folder, model, optimizer, sampler, world, global_batch, device)
+        say(f"resumed from {folder} at step {step}")
+    result = TrainResult(step=step, start_step=step, tokens_per_step=global_batch * block_size)
+
+    net: nn.Module = torch.compile(model) if config.compile else model
+    if world.size > 1:
+        net = DistributedDataParallel(net, device_ids=[device] if device.type == "cuda" else None)
+    schedule = lr_schedule(config)
+    checkpoint_every = config.checkpoint_interval or config.eval_interval
+    model.train()
+    while True:
+        if step % config.eval_interval == 0 or step == config.max_steps:
+            losses = {
+                name: evaluate(model, data, idx, micro, device, world, autocast)
+                for name, (data, idx) in eval_sets.items()
+            }
+            record = {
+                "train_loss": losses["train"],
+                "val_loss": losses["val"],
+                "val_perplexity": math.exp(min(losses["val"], 700.0)),
+            }
+            result.evals.append({"step": step, **record})
+            log(step, **record)
+            say(f"step {step}: train loss {losses['train']:.4f}, val loss {losses['val']:.4f}")
+        due = step == config.max_steps or step % checkpoint_every == 0
+        if folder is not None and step > result.start_step and due:
+            result.checkpoint = checkpoint(folder, model, optimizer, step, sampler, config, world)
+        if step >= config.max_steps:
+            break
+
+        tick = time.perf_counter()
+        set_lr(optimizer, schedule(step))
+        indices = sampler.next_batch()
+        micro_batches = []
+        for m in range(config.grad_accum_steps):
+            start = (m * world.size + world.rank) * micro
+            micro_batches.append(train_set.batch(indices[start : start + micro], device))
+        loss = accumulate_gradients(net, micro_batches, autocast)
+        loss = float(all_reduce_mean(loss.to(device), world))
+        max_norm = config.grad_clip if config.grad_clip > 0 else math.inf
+        grad_norm = float(nn.utils.clip_grad_norm_(model.parameters(), max_norm))
+        if not (math.isfinite(loss) and math.isfinite(grad_norm)):
+            saved = folder is not None and (folder / "checkpoint.json").is_file()
+            last = f"{folder} (step {read_manifest(folder)['step']})" if saved else None
+            raise NonFiniteLossError(
+                f"training stopped at step {step + 1}: the loss is {loss} and the gradient norm "
+                f"{grad_norm}. The last good checkpoint "
+                + (f"is kept in {last}" if last else "does not exist (none was written yet)")
+                + "; lower learning_rate, raise warmup_steps or set grad_clip, then resume."
+            )
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+        step += 1
+        result.step = step
+        result.losses.append((step, loss))
+        result.train_seconds += time.perf_counter() - tick
+        if step % config.log_interval == 0 or step == config.max_steps:
+            log(step, loss=loss, lr=optimizer.param_groups[0]["lr"], grad_norm=grad_norm)
+    result.wall_seconds = time.perf_counter() - started
+    return result
+
+
+def checkpoint(
+    folder: Path,
+    model: GPT,
+    optimizer: torch.optim.Optimizer,
+    step: int,
+    sampler: EpochSampler,
+    config: TrainConfig,
+    world: World,
+) -> str:
+    """Save a checkpoint (rank 0; every rank takes part in gathering the RNG states). Refuses
+    weights that are not finite, so the last checkpoint is always a good one."""
+    if not all(bool(torch.isfinite(p).all()) for p in model.parameters()):
+        raise NonFiniteLossError(
+            f"weights are not finite at step {step}: not saving; the previous checkpoint in "
+            f"{folder} is kept"
+        )
+    rng = gather_rng_states(world, next(model.parameters()).device)
+    if world.is_main:
+        info = {
+            "train_config": asdict(config),
+            "sampler": sampler.state_dict(),
+            "world_size": world.size,
+        }
+        save_checkpoint(folder, model, optimizer, step, rng, info)
+    if world.size > 1:
+        dist.barrier()
+    return str(folder)
+
+
+def restore(
+    folder: Path,
+    model: GPT,
+    optimizer: torch.optim.Optimizer,
+    sampler: EpochSampler,
+    world: World,
+    global_batch: int,
+    device: torch.device,
+) -> int:
+    """Load a checkpoint written by :func:`train` into the model, optimizer, sampler and this
+    process's RNG; returns its step."""
+    manifest = read_manifest(folder)
+    if manifest["model_config"] != asdict(model.config):
+        raise ValueError(
+            f"the checkpoint in {folder} is of a different model ({manifest['model_config']}); "
+            "build the model from that config or train into a new folder"
+        )
+    saved = manifest["train_config"]
+    saved_batch = saved["batch_size"] * saved["grad_accum_steps"] * manifest["world_size"]
+    if saved_batch != global_batch or manifest["world_size"] != world.size:
+        raise ValueError(
+            f"the checkpoint was written by {manifest['world_size']} process(es) with a global "
+            f"batch of {saved_batch}; resume with the same number of processes and batch"
+        )
+    load_model_state(model, (folder / manifest["model_file"]).read_bytes())
+    tensors = read_state_tensors(manifest)
+    load_optimizer_state(optimizer, tensors, manifest["optimizer_param_groups"])
+    sampler.load_state_dict(manifest["sampler"])
+    torch.set_rng_state(tensors[f"rng.torch.{world.rank}"])
+    if device.type == "cuda" and f"rng.cuda.{world.rank}" in tensors:
+        torch.cuda.set_rng_state(tensors[f"rng.cuda.{world.rank}"], device)
+    return int(manifest["step"])

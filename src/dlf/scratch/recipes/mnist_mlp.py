@@ -1,0 +1,177 @@
+"""Recipe ``mnist-mlp``, the hands-on project of Module 1: an MLP on MNIST from scratch in NumPy.
+
+    784 pixels -> Linear 512 -> ReLU -> Dropout -> Linear 256 -> ReLU -> Dropout -> Linear 10
+
+trained with softmax cross-entropy by mini-batch SGD with Nesterov momentum, a linear warm-up
+then a cosine decay of the learning rate (per iteration), and early stopping on a validation
+split held out of the training set. The test set is scored once, at the end, with the weights
+of the best validation epoch; the weights are saved as ``model.safetensors`` in the run folder.
+Full setting: about 98.5% test accuracy (the target is >= 98.0%) in 20 epochs.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from dlf.recipes import Recipe
+from dlf.runs import RunDir, image_grid, load_arrays, new_figure, save_arrays
+from dlf.scratch.losses import softmax_cross_entropy
+from dlf.scratch.mlp import architecture_rows, mlp
+from dlf.scratch.optim import SGD
+from dlf.scratch.recipes.mnist_data import mnist_splits
+from dlf.scratch.schedules import Constant, CosineAnnealing, LinearWarmup
+from dlf.scratch.state import load_state_dict, state_dict
+from dlf.scratch.trainer import History, evaluate, fit, predict, steps_per_epoch
+
+
+@dataclass
+class MnistMLPConfig:
+    """Defaults are the full setting; ``train_subset`` 0 means all 54,000 training images."""
+
+    hidden: tuple[int, ...] = (512, 256)
+    activation: Literal["relu", "leaky_relu", "tanh", "sigmoid", "gelu"] = "relu"
+    dropout: float = 0.2
+    batch_norm: bool = False
+    epochs: int = 20
+    batch_size: int = 128
+    lr: float = 0.05
+    momentum: float = 0.9
+    schedule: Literal["cosine", "constant"] = "cosine"
+    warmup_epochs: int = 1
+    weight_decay: float = 0.0
+    patience: int | None = 5  # epochs without a new lowest validation loss; None: no stopping
+    val_fraction: float = 0.1
+    train_subset: int = 0
+    seed: int = 0
+
+
+def plot_learning_curves(history: History, title: str = ""):
+    """Two panels: loss (train, validation) and accuracy (train, validation) against epoch."""
+    fig, axes = new_figure(2, 1, size=(5.0, 3.6))
+    for ax, key, label in ((axes[0, 0], "loss", "loss"), (axes[0, 1], "acc", "accuracy")):
+        ax.plot(history.epoch, getattr(history, f"train_{key}"), label="train (running)")
+        ax.plot(history.epoch, getattr(history, f"val_{key}"), label="validation")
+        if history.best_epoch is not None:
+            ax.axvline(history.best_epoch, color="gray", linestyle=":", label="best epoch")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(label)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize="small")
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def run(config: MnistMLPConfig, run_dir: RunDir) -> dict:
+    rng = np.random.default_rng(config.seed)
+    data = mnist_splits(config.val_fraction, config.train_subset, seed=config.seed)
+    run_dir.say(f"MNIST: {data.sizes}")
+    sizes = (784, *config.hidden, 10)
+    model = mlp(sizes, config.activation, config.dropout, config.batch_norm, rng=rng)
+    run_dir.table(
+        "Architecture",
+        ["#", "layer", "output shape", "parameters"],
+        [*architecture_rows(model, (784,)), ["", "total", "", model.num_parameters()]],
+    )
+
+    total = config.epochs * steps_per_epoch(len(data.y_train), config.batch_size)
+    warmup = min(config.warmup_epochs * steps_per_epoch(len(data.y_train), config.batch_size), total)
+    after = (
+        CosineAnnealing(config.lr, max(total - warmup, 1))
+        if config.schedule == "cosine"
+        else Constant(config.lr)
+    )
+    schedule = LinearWarmup(after, warmup, start_factor=0.1) if warmup > 0 else after
+    optimizer = SGD(config.lr, momentum=config.momentum, nesterov=config.momentum > 0)
+
+    start = time.perf_counter()
+    history = fit(
+        model,
+        softmax_cross_entropy,
+        optimizer,
+        data.x_train,
+        data.y_train,
+        data.x_val,
+        data.y_val,
+        epochs=config.epochs,
+        batch_size=config.batch_size,
+        schedule=schedule,
+        weight_decay=config.weight_decay,
+        patience=config.patience,
+        rng=rng,
+        run_dir=run_dir,
+    )
+    train_seconds = time.perf_counter() - start
+    test_loss, test_acc = evaluate(model, data.x_test, data.y_test)
+    val_loss, val_acc = evaluate(model, data.x_val, data.y_val)
+
+    weights = run_dir.path / "model.safetensors"
+    save_arrays(weights, state_dict(model))
+    reloaded = mlp(sizes, config.activation, config.dropout, config.batch_norm)
+    load_state_dict(reloaded, load_arrays(weights))
+    reload_ok = bool(np.array_equal(predict(reloaded, data.x_test), predict(model, data.x_test)))
+
+    run_dir.figure(
+        "learning_curves",
+        plot_learning_curves(history, f"MLP {'-'.join(map(str, sizes))}"),
+        caption="Loss and accuracy per epoch. Train figures are running means over the epoch's "
+        "mini-batches (dropout on); validation is measured after each epoch (dropout off).",
+    )
+    steps = np.arange(len(history.batch_loss))
+    fig, axes = new_figure(2, 1, size=(5.0, 3.4))
+    axes[0, 0].plot(steps, history.batch_loss, linewidth=0.5)
+    axes[0, 0].set(xlabel="iteration", ylabel="mini-batch loss", yscale="log")
+    axes[0, 1].plot(steps, [schedule(int(t)) for t in steps])
+    axes[0, 1].set(xlabel="iteration", ylabel="learning rate")
+    fig.tight_layout()
+    run_dir.figure("iterations", fig, caption="Every mini-batch's loss, and the schedule.")
+
+    pred = np.argmax(predict(model, data.x_test), axis=1)
+    wrong = np.flatnonzero(pred != data.y_test)[:40]
+    if len(wrong):
+        run_dir.figure(
+            "misclassified",
+            image_grid(
+                data.x_test[wrong].reshape(-1, 28, 28),
+                [f"{data.y_test[i]} → {pred[i]}" for i in wrong],
+            ),
+            caption=f"The first {len(wrong)} misclassified test digits (true → predicted) of "
+            f"{int(np.sum(pred != data.y_test))}.",
+        )
+    run_dir.text(
+        "Result",
+        f"Test accuracy {100 * test_acc:.2f}% ({len(data.y_test)} images, scored once with the "
+        f"weights of epoch {history.best_epoch}, the lowest validation loss), after "
+        f"{history.epochs_run} epochs in {train_seconds:.1f} s of training "
+        f"({train_seconds / max(history.epochs_run, 1):.2f} s an epoch on {data.sizes}). "
+        f"Weights: {weights.name} (safetensors; reloaded predictions identical: {reload_ok}).",
+    )
+    return {
+        "test_accuracy": test_acc,
+        "test_loss": test_loss,
+        "val_accuracy": val_acc,
+        "val_loss": val_loss,
+        "best_epoch": history.best_epoch,
+        "epochs_run": history.epochs_run,
+        "train_seconds": round(train_seconds, 2),
+        "parameters": model.num_parameters(),
+        "weights_file": weights.name,
+        "weights_reload_identical": reload_ok,
+    }
+
+
+RECIPE = Recipe(
+    name="mnist-mlp",
+    module=1,
+    description="the hands-on project: an MLP on MNIST from scratch (>= 98% test accuracy)",
+    config=MnistMLPConfig,
+    run=run,
+    quick={"epochs": 2, "train_subset": 5000},
+    datasets=lambda c: ("mnist",),
+    durations={"quick": 5.0, "full": 120.0},
+)
