@@ -6,6 +6,7 @@ import argparse
 from collections.abc import Callable
 
 from dlf.cli.run import add_path, add_run, add_sweep, cmd_list, cmd_path, cmd_run, cmd_sweep
+from dlf.cli.tokenizer import add_tokenizer, cmd_tokenizer
 from dlf.cli.tools import (
     add_bench,
     add_checkpoints,
@@ -43,6 +44,11 @@ COMMANDS: dict[str, Command] = {
         "receptive field, jump and start at every layer of a model",
         add_model,
         cmd_receptive_field,
+    ),
+    "tokenizer": (
+        "train a BPE tokenizer, or show how a text is tokenized",
+        add_tokenizer,
+        cmd_tokenizer,
     ),
     "bench": (
         "time ours against a peer in the same run: dlf bench mlp|conv|bpe",

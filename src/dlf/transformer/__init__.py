@@ -1,7 +1,8 @@
 """Module 3: attention and the Transformer, written from "Attention Is All You Need".
 
 Read in this order: attention -> multi_head -> feed_forward -> positional -> blocks ->
-encoder / decoder -> model -> training.
+encoder / decoder -> model -> training;
+then the recurrent baseline: rnn -> seq2seq, and seq2seq_training, the loop of the recipes.
 """
 
 from dlf.transformer.attention import (
@@ -26,6 +27,29 @@ from dlf.transformer.positional import (
     RotaryEmbedding,
     SinusoidalPositionalEncoding,
 )
+from dlf.transformer.rnn import (
+    BahdanauAttention,
+    LSTMCell,
+    RNNCell,
+    RNNDecoder,
+    RNNEncoder,
+)
+from dlf.transformer.seq2seq import Memory, Seq2Seq, Seq2SeqConfig
+from dlf.transformer.seq2seq_training import (
+    Batch,
+    Evaluation,
+    TrainResult,
+    TrainSettings,
+    decoder_step_fn,
+    evaluate,
+    greedy_decode,
+    input_gradient_norms,
+    make_batch,
+    predict,
+    teacher_forced_logits,
+    torch_threads,
+    train,
+)
 from dlf.transformer.training import (
     LabelSmoothingLoss,
     bucket_by_length,
@@ -35,6 +59,27 @@ from dlf.transformer.training import (
 )
 
 __all__ = [
+    "BahdanauAttention",
+    "Batch",
+    "Evaluation",
+    "LSTMCell",
+    "Memory",
+    "RNNCell",
+    "RNNDecoder",
+    "RNNEncoder",
+    "Seq2Seq",
+    "Seq2SeqConfig",
+    "TrainResult",
+    "TrainSettings",
+    "decoder_step_fn",
+    "evaluate",
+    "greedy_decode",
+    "input_gradient_norms",
+    "make_batch",
+    "predict",
+    "teacher_forced_logits",
+    "torch_threads",
+    "train",
     "Decoder",
     "DecoderLayer",
     "Encoder",
