@@ -4,7 +4,13 @@ import torch
 import torch.nn.functional as F
 
 from dlf.scratch import col2im, im2col
-from dlf.scratch.im2col import conv_output_size, pad_channels_last, sliding_windows
+from dlf.scratch.im2col import (
+    MIN_CHANNELS_ROW_MAJOR,
+    conv_output_size,
+    empty_cols,
+    pad_channels_last,
+    sliding_windows,
+)
 
 # (N, C, H, W, kernel, stride, padding)
 CASES = [
@@ -67,6 +73,15 @@ def test_docstring_examples_and_buffers():
     im2col(x, 2, out=buf[:, :4])
     np.testing.assert_array_equal(buf[:, 4], 7.0)
     np.testing.assert_array_equal(buf[:, :4], im2col(x, 2))
+    for channels in (1, 3, 4, 8):  # column-major below MIN_CHANNELS_ROW_MAJOR, else row-major
+        cols = empty_cols(12, 5, channels, np.float32)
+        assert cols.shape == (12, 5)
+        assert cols.flags.f_contiguous == (channels < MIN_CHANNELS_ROW_MAJOR)
+    xc = np.random.default_rng(2).standard_normal((2, 2, 5, 4))
+    fbuf = np.full((19, 2 * 3 * 2), 7.0).T  # a column-major (12, 19) matrix
+    im2col(xc, 3, out=fbuf[:, :18])
+    np.testing.assert_array_equal(fbuf[:, :18], im2col(xc, 3))
+    np.testing.assert_array_equal(fbuf[:, 18], 7.0)
 
 
 def test_errors_say_what_to_do():

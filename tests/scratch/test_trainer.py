@@ -55,8 +55,16 @@ def test_same_seed_same_run_different_seed_different_batches():
     runs = []
     for seed in (0, 0, 1):
         model = mlp((2, 16, 3), rng=np.random.default_rng(0))
-        fit(model, softmax_cross_entropy, SGD(0.1), x, y, epochs=2, batch_size=16,
-            rng=np.random.default_rng(seed))  # fmt: skip
+        fit(
+            model,
+            softmax_cross_entropy,
+            SGD(0.1),
+            x,
+            y,
+            epochs=2,
+            batch_size=16,
+            rng=np.random.default_rng(seed),
+        )
         runs.append(model.params["0.W"].copy())
     np.testing.assert_array_equal(runs[0], runs[1])
     assert not np.array_equal(runs[0], runs[2])
@@ -64,8 +72,9 @@ def test_same_seed_same_run_different_seed_different_batches():
 
 def test_early_stopping_restores_the_best_epoch():
     model, data = overfit_setup()
-    history = fit(model, softmax_cross_entropy, Adam(0.02), *data, epochs=60, batch_size=10,
-                  patience=3)  # fmt: skip
+    history = fit(
+        model, softmax_cross_entropy, Adam(0.02), *data, epochs=60, batch_size=10, patience=3
+    )
     assert history.stopped_early and history.restored_best
     best = history.best_epoch
     assert history.epochs_run == best + 3
@@ -97,8 +106,17 @@ def test_schedule_sets_the_learning_rate(unit):
             super().step(params, grads)
 
     model = mlp((2, 8, 3), rng=np.random.default_rng(0))
-    history = fit(model, softmax_cross_entropy, Recording(1.0), x, y, epochs=4, batch_size=60,
-                  schedule=schedule, schedule_unit=unit)  # fmt: skip
+    history = fit(
+        model,
+        softmax_cross_entropy,
+        Recording(1.0),
+        x,
+        y,
+        epochs=4,
+        batch_size=60,
+        schedule=schedule,
+        schedule_unit=unit,
+    )
     steps = steps_per_epoch(len(x), 60)  # 3 a epoch
     t = range(4 * steps) if unit == "iteration" else [e for e in range(4) for _ in range(steps)]
     assert seen == [schedule(i) for i in t]
@@ -120,8 +138,16 @@ def test_weight_decay_is_the_l2_gradient():
     finals = []
     for opt, lam in [(SGD(0.1), 0.05), (SGD(0.1, weight_decay=0.05), 0.0)]:
         model = Sequential(Linear(2, 3, bias=False, dtype=np.float64, rng=np.random.default_rng(0)))
-        fit(model, softmax_cross_entropy, opt, x.astype(np.float64), y, epochs=3, batch_size=20,
-            weight_decay=lam)  # fmt: skip
+        fit(
+            model,
+            softmax_cross_entropy,
+            opt,
+            x.astype(np.float64),
+            y,
+            epochs=3,
+            batch_size=20,
+            weight_decay=lam,
+        )
         finals.append(model.params["0.W"])
     np.testing.assert_allclose(finals[0], finals[1], rtol=1e-12)
 
@@ -141,8 +167,18 @@ def test_metrics_go_to_the_run_dir_with_tags(tmp_path):
     run_dir = RunDir(tmp_path, "test", {}, quiet=True)
     for name in ("a", "b"):
         model = mlp((2, 8, 3), rng=np.random.default_rng(0))
-        fit(model, softmax_cross_entropy, SGD(0.1), x, y, x, y, epochs=3, run_dir=run_dir,
-            tags={"run": name})  # fmt: skip
+        fit(
+            model,
+            softmax_cross_entropy,
+            SGD(0.1),
+            x,
+            y,
+            x,
+            y,
+            epochs=3,
+            run_dir=run_dir,
+            tags={"run": name},
+        )
     run_dir.finish({})
     lines = [json.loads(s) for s in (tmp_path / "metrics.jsonl").read_text().splitlines()]
     assert [(r["step"], r["run"]) for r in lines] == [(e, n) for n in "ab" for e in (1, 2, 3)]

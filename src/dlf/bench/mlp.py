@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -30,7 +31,7 @@ TARGET = 0.9
 
 @dataclass
 class MLPData:
-    """Training inputs ``x`` (N, 784) float32 in [0, 1], labels ``y`` (N,) int64, and their source."""
+    """Inputs ``x`` (N, 784) float32 in [0, 1], labels ``y`` (N,) int64, and their source."""
 
     x: np.ndarray
     y: np.ndarray
@@ -59,7 +60,7 @@ def load_mnist_or_random(n: int = 60000, seed: int = 0) -> MLPData:
 
 
 def torch_mlp(sizes: tuple[int, ...] = SIZES) -> nn.Sequential:
-    """The PyTorch twin of ``dlf.scratch.mlp.mlp(sizes)``: ``nn.Linear`` and ``nn.ReLU``, float32."""
+    """The PyTorch twin of ``dlf.scratch.mlp.mlp(sizes)``: ``nn.Linear`` and ``nn.ReLU`` layers."""
     layers: list[nn.Module] = []
     for d_in, d_out in zip(sizes[:-1], sizes[1:], strict=True):
         layers += [nn.Linear(d_in, d_out), nn.ReLU()]
@@ -78,9 +79,8 @@ def copy_scratch_to_torch(scratch: Sequential, model: nn.Sequential) -> None:
             if "W" not in layer.params:
                 continue
             twin = model[i]
-            if not isinstance(twin, nn.Linear) or tuple(twin.weight.shape) != (
-                layer.params["W"].shape[::-1]
-            ):
+            shape = layer.params["W"].shape[::-1]
+            if not isinstance(twin, nn.Linear) or tuple(twin.weight.shape) != shape:
                 raise ValueError(f"layer {i}: no nn.Linear of matching shape in the torch model")
             twin.weight.copy_(torch.from_numpy(layer.params["W"].T))
             twin.bias.copy_(torch.from_numpy(layer.params["b"]))
@@ -138,7 +138,7 @@ class MLPPair:
 
 
 def make_pair(lr: float = 0.01, momentum: float = 0.9, seed: int = 0) -> MLPPair:
-    """Build both models (scratch He init from ``seed``, copied into torch) and their SGD+momentum."""
+    """Both models (scratch He init from ``seed``, copied into torch), each with SGD + momentum."""
     scratch = mlp(SIZES, rng=np.random.default_rng(seed))
     # The data need no gradient: skip dL/dx of the first layer, as torch does for its input.
     scratch.layers[0].needs_input_grad = False
@@ -179,6 +179,22 @@ def thread_limit(threads: int):
         torch.set_num_threads(before)
 
 
+def interleaved_best(
+    ours: Callable[[], object], peer: Callable[[], object], repeats: int
+) -> tuple[float, float]:
+    """Best seconds of ``ours`` and of ``peer`` (:func:`dlf.bench.best_time`), each warmed up once,
+    then timed in ``repeats`` alternating rounds, so that a change in the load of a shared machine
+    hits both alike. Example: ``interleaved_best(f, g, 3)`` runs f f g g f g f g (the first of
+    each pair of the first round is its warm-up) and returns (best f, best g).
+    """
+    ours_s = peer_s = float("inf")
+    for round_ in range(repeats):
+        warmup = 1 if round_ == 0 else 0
+        ours_s = min(ours_s, best_time(ours, repeats=1, warmup=warmup))
+        peer_s = min(peer_s, best_time(peer, repeats=1, warmup=warmup))
+    return ours_s, peer_s
+
+
 def bench_mlp(
     epochs: int = 1,
     batch_size: int = 128,
@@ -192,7 +208,8 @@ def bench_mlp(
 
     ``threads``: threads for both (default: torch's current setting); ``n``: training examples
     (MNIST's first ``n``, or random data of that shape). Each side is timed as the best of
-    ``repeats`` runs after one warm-up run, over the same batch order. The ratio is scratch time
+    ``repeats`` runs after one warm-up run, alternating with the other side
+    (:func:`interleaved_best`), over the same batch order. The ratio is scratch time
     / torch time per epoch (below 1: scratch is faster). The notes give the final losses, the
     largest weight difference between the two models and the BLAS kernel in use.
     """
@@ -219,8 +236,7 @@ def bench_mlp(
             losses["torch"] = torch_epoch(pair.torch, pair.torch_opt, x_t, y_t, batches)
 
     with thread_limit(threads) as blas:
-        scratch_s = best_time(run_scratch, repeats=repeats, warmup=1) / epochs
-        torch_s = best_time(run_torch, repeats=repeats, warmup=1) / epochs
+        scratch_s, torch_s = (t / epochs for t in interleaved_best(run_scratch, run_torch, repeats))
 
     report = BenchReport(name=f"mlp ({'-'.join(map(str, SIZES))}, batch {batch_size})")
     report.rows += [
@@ -233,9 +249,11 @@ def bench_mlp(
     report.notes += [
         f"data: {data.source}; {n} examples, float32; {threads} threads",
         blas,
-        f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')}",
-        f"after {repeats + 1} identical training runs each: last loss scratch "
-        f"{losses['scratch']:.4f}, torch {losses['torch']:.4f}; largest weight difference {diff:.2e}",
+        f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')}; load average "
+        f"(1 min) {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs: other work skews timings",
+        f"after {repeats + 1} passes over the same batches each: last loss scratch "
+        f"{losses['scratch']:.4f}, torch {losses['torch']:.4f}; "
+        f"largest weight difference {diff:.2e}",
     ]
     return report
 

@@ -32,15 +32,10 @@ def cmd_checkpoints(args: argparse.Namespace) -> int:
 
 
 def cmd_gradcheck(args: argparse.Namespace) -> int:
-    from dlf.scratch.gradcheck import TOLERANCE, gradcheck_table
+    from dlf.scratch.gradcheck import format_gradcheck_table, gradcheck_table
 
     rows = gradcheck_table()
-    width = max(len(r["name"]) for r in rows)
-    print(f"{'layer or loss':<{width}}  max rel. error  (float64, pass <= {TOLERANCE:g})")
-    for r in rows:
-        verdict = "pass" if r["passed"] else "FAIL"
-        print(f"{r['name']:<{width}}  {r['max_rel_error']:>14.2e}  {verdict}")
-    print(f"{sum(r['passed'] for r in rows)} passed, {sum(not r['passed'] for r in rows)} failed")
+    print(format_gradcheck_table(rows))
     return 0 if all(r["passed"] for r in rows) else 1
 
 

@@ -1,9 +1,12 @@
 """Module 2 of the path: convolutional networks in PyTorch.
 
 Models written from their papers (LeNet-5, AlexNet, VGG, ResNet for ImageNet and CIFAR, plain
-twins), a registry of them by name, receptive-field tables and torchinfo-style layer summaries.
+twins), a registry of them by name, receptive-field tables and torchinfo-style layer summaries;
+the image-classification training loop (``fit``), batch augmentation, and pictures of a CNN.
 """
 
+from dlf.cnn.augment import Augment, pad_constant, random_crop, random_horizontal_flip
+from dlf.cnn.data import ImageTensors, image_tensors
 from dlf.cnn.models import (
     INPUT_SHAPES,
     MODELS,
@@ -35,6 +38,14 @@ from dlf.cnn.models import (
     vgg19,
     vgg_small,
 )
+from dlf.cnn.pictures import (
+    confusion_figure,
+    conv_outputs,
+    feature_maps,
+    filter_grid,
+    first_conv,
+    misclassified,
+)
 from dlf.cnn.receptive_field import (
     MeasuredField,
     ReceptiveFieldRow,
@@ -43,42 +54,81 @@ from dlf.cnn.receptive_field import (
     measure_receptive_field,
     receptive_field,
 )
+from dlf.cnn.small_nets import small_cnn, small_resnet
 from dlf.cnn.summary import SummaryRow, format_summary, summary
+from dlf.cnn.train import (
+    Evaluation,
+    FitResult,
+    StepInfo,
+    TrainConfig,
+    confusion_matrix,
+    evaluate,
+    fit,
+    make_optimizer,
+    make_schedule,
+    predict_logits,
+    train_config_from,
+)
 
 __all__ = [
-    "INPUT_SHAPES",
-    "MODELS",
     "AlexNet",
     "AlexNetConfig",
+    "Augment",
     "BasicBlock",
     "Bottleneck",
     "ConvSpec",
+    "Evaluation",
+    "FitResult",
+    "INPUT_SHAPES",
+    "ImageTensors",
     "LeNet5",
+    "MODELS",
     "MeasuredField",
     "ReceptiveFieldRow",
     "ResNet",
     "ResNetCIFAR",
     "ResNetConfig",
+    "StepInfo",
     "SummaryRow",
+    "TrainConfig",
     "VGG",
     "VGGConfig",
     "ZeroPadShortcut",
     "alexnet",
     "alexnet_small",
+    "confusion_figure",
+    "confusion_matrix",
     "conv_output_size",
+    "conv_outputs",
+    "evaluate",
+    "feature_maps",
+    "filter_grid",
+    "first_conv",
+    "fit",
     "format_receptive_field",
     "format_summary",
     "get_model",
+    "image_tensors",
     "lenet5",
+    "make_optimizer",
+    "make_schedule",
     "measure_receptive_field",
+    "misclassified",
+    "pad_constant",
+    "predict_logits",
+    "random_crop",
+    "random_horizontal_flip",
     "receptive_field",
+    "resnet101",
+    "resnet152",
     "resnet18",
     "resnet34",
     "resnet50",
-    "resnet101",
-    "resnet152",
     "resnet_cifar",
+    "small_cnn",
+    "small_resnet",
     "summary",
+    "train_config_from",
     "vgg11",
     "vgg13",
     "vgg16",

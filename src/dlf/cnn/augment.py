@@ -19,7 +19,9 @@ from dataclasses import dataclass
 import torch
 
 
-def pad_constant(x: torch.Tensor, padding: int, fill: Sequence[float] | float = 0.0) -> torch.Tensor:
+def pad_constant(
+    x: torch.Tensor, padding: int, fill: Sequence[float] | float = 0.0
+) -> torch.Tensor:
     """``(N, C, H, W)`` -> ``(N, C, H + 2p, W + 2p)``, the border set to ``fill`` (per channel).
 
     ``fill`` is a number or one number per channel: pad normalised images with the normalised

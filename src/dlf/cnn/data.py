@@ -51,7 +51,7 @@ class ImageTensors:
         return tuple((-self.mean / self.std).tolist())
 
     def denormalise(self, x: torch.Tensor) -> torch.Tensor:
-        """Back to pixels in [0, 1]: ``x * std + mean`` per channel; ``(..., C, H, W)`` in and out."""
+        """Back to pixels in [0, 1]: ``x * std + mean`` per channel; ``(..., C, H, W)`` in, out."""
         return x * self.std[:, None, None] + self.mean[:, None, None]
 
     @property

@@ -30,7 +30,7 @@ def run_checkpoints(modules: list[int] | None = None) -> list[CheckpointResult]:
 def format_checkpoints(results: list[CheckpointResult]) -> str:
     """The checkpoint table as aligned text: module, checkpoint, ✓/✗, evidence."""
     width = max([len(r.name) for r in results] + [10])
-    lines = [f"{'module':<7} {'checkpoint':<{width}}    evidence"]
+    lines = [f"{'module':<7} {'checkpoint':<{width}} {'':<3} evidence"]
     for r in results:
         verdict = r.mark if r.status != "not built yet" else "not built yet"
         lines.append(f"{r.module:<7} {r.name:<{width}} {verdict:<3} {r.figure}")

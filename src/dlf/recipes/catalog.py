@@ -17,6 +17,14 @@ CATALOG: dict[str, str] = {
     "regularization": "dlf.scratch.recipes.regularization",
     "bias-variance": "dlf.scratch.recipes.bias_variance",
     "init-and-lr": "dlf.scratch.recipes.init_and_lr",
+    "cnn-mnist": "dlf.cnn.recipes.cnn_mnist",
+    "cnn-fashion": "dlf.cnn.recipes.cnn_fashion",
+    "batchnorm": "dlf.cnn.recipes.batchnorm",
+    "architectures": "dlf.cnn.recipes.architectures",
+    "transformer-copy": "dlf.transformer.recipes.transformer_copy",
+    "transformer-tasks": "dlf.transformer.recipes.transformer_tasks",
+    "rnn-vs-transformer": "dlf.transformer.recipes.rnn_vs_transformer",
+    "positional-encodings": "dlf.transformer.recipes.positional_encodings",
 }
 
 _registered: dict[str, Recipe] = {}

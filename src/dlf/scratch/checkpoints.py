@@ -19,7 +19,7 @@ from dlf.scratch.trainer import evaluate, fit
 
 def _random_biases(model, rng: np.random.Generator) -> None:
     """Non-zero biases, so that no ReLU input sits exactly on its kink during the check."""
-    for k, p in model.params.items():
+    for p in model.params.values():
         if p.ndim == 1:
             p[...] = rng.uniform(-0.5, 0.5, p.shape)
 
@@ -65,8 +65,11 @@ def check_optimizers() -> Evidence:
     target, steps, start = 1e-2, 100, (-4.0, 1.0)
     loss = {
         name: f(optimizer_path(f, opt, start, steps)[-1])
-        for name, opt in (("SGD", SGD(1.9 / 50)), ("momentum", Momentum(1 / 50, 0.9)),
-                          ("Adam", Adam(0.1)))  # fmt: skip
+        for name, opt in (
+            ("SGD", SGD(1.9 / 50)),
+            ("momentum", Momentum(1 / 50, 0.9)),
+            ("Adam", Adam(0.1)),
+        )
     }
     return Evidence(
         loss["momentum"] < target and loss["Adam"] < target <= loss["SGD"],
@@ -86,9 +89,7 @@ def _blobs(n: int, seed: int, spread: float = 1.0) -> tuple[np.ndarray, np.ndarr
 
 
 def _weight_norm(model) -> float:
-    return float(
-        np.sqrt(sum(np.sum(p**2) for k, p in model.params.items() if is_decayed(k, p)))
-    )
+    return float(np.sqrt(sum(np.sum(p**2) for k, p in model.params.items() if is_decayed(k, p))))
 
 
 def check_l2_shrinks_weights() -> Evidence:
@@ -97,8 +98,9 @@ def check_l2_shrinks_weights() -> Evidence:
     norms = {}
     for lam in (0.0, 0.01):
         model = mlp((10, 32, 3), rng=np.random.default_rng(0))
-        fit(model, softmax_cross_entropy, SGD(0.1), x, y, epochs=30, batch_size=20,
-            weight_decay=lam)  # fmt: skip
+        fit(
+            model, softmax_cross_entropy, SGD(0.1), x, y, epochs=30, batch_size=20, weight_decay=lam
+        )
         norms[lam] = _weight_norm(model)
     ratio = norms[0.01] / norms[0.0]
     return Evidence(
@@ -120,7 +122,8 @@ def check_dropout_expectation() -> Evidence:
     worst = max(abs(r - 1) for r in ratios.values())
     return Evidence(
         worst < 0.01 and identity,
-        "mean ratio " + ", ".join(f"{r:.4f} (p={p})" for p, r in ratios.items())
+        "mean ratio "
+        + ", ".join(f"{r:.4f} (p={p})" for p, r in ratios.items())
         + f" over 1e6 units; eval is identity: {identity}",
     )
 
@@ -134,8 +137,15 @@ def check_early_stopping() -> Evidence:
 
     def train(epochs: int, patience: int | None):
         model = mlp((10, 128, 3), rng=np.random.default_rng(0))
-        h = fit(model, softmax_cross_entropy, Adam(0.003), *data, epochs=epochs, batch_size=10,
-                patience=patience)  # fmt: skip
+        h = fit(
+            model,
+            softmax_cross_entropy,
+            Adam(0.003),
+            *data,
+            epochs=epochs,
+            batch_size=10,
+            patience=patience,
+        )
         return model, h
 
     model, h = train(100, patience=5)
@@ -152,12 +162,18 @@ def check_early_stopping() -> Evidence:
 
 CHECKPOINTS = [
     Checkpoint(1, "backprop", "an MLP passes gradient check", check_backprop),
-    Checkpoint(1, "gradient checking", "it catches a planted wrong backward",
-               check_gradcheck_catches_bug),  # fmt: skip
-    Checkpoint(1, "optimizers", "momentum and Adam beat SGD on an ill-conditioned quadratic",
-               check_optimizers),  # fmt: skip
+    Checkpoint(
+        1, "gradient checking", "it catches a planted wrong backward", check_gradcheck_catches_bug
+    ),
+    Checkpoint(
+        1,
+        "optimizers",
+        "momentum and Adam beat SGD on an ill-conditioned quadratic",
+        check_optimizers,
+    ),
     Checkpoint(1, "L2", "weight decay shrinks the weights", check_l2_shrinks_weights),
-    Checkpoint(1, "dropout", "inverted dropout keeps the expected activation",
-               check_dropout_expectation),  # fmt: skip
+    Checkpoint(
+        1, "dropout", "inverted dropout keeps the expected activation", check_dropout_expectation
+    ),
     Checkpoint(1, "early stopping", "it restores the best epoch's weights", check_early_stopping),
 ]

@@ -14,9 +14,11 @@ Sizes follow the usual rule ``Ho = (H + 2 * padding - kh) // stride + 1`` (and `
 
 Memory layout. Columns are ordered ``(i, j, c)``, channel fastest, and the images are read
 channels-last (``N, H, W, C`` in memory): then every copy below moves runs of ``C`` contiguous
-numbers instead of single scattered ones. The functions take and return arrays indexed
-``(N, C, H, W)`` like PyTorch; ``col2im`` returns such a view of channels-last memory (as
-PyTorch's ``channels_last`` format does). Values and indexing are the same either way.
+numbers instead of single scattered ones. With fewer than ``MIN_CHANNELS_ROW_MAJOR`` channels
+those runs are too short, and :func:`empty_cols` stores the matrix column-major instead (runs
+along the image width). The functions take and return arrays indexed ``(N, C, H, W)`` like
+PyTorch; ``col2im`` returns such a view of channels-last memory (as PyTorch's ``channels_last``
+format does). Values and indexing are the same whatever the memory order.
 
 No Python loop runs over images, channels or pixels: the windows are a strided view of the padded
 image (``np.lib.stride_tricks.sliding_window_view``); ``col2im`` loops over the ``kh * kw`` kernel
@@ -29,6 +31,8 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 Pair = int | tuple[int, int]
+
+MIN_CHANNELS_ROW_MAJOR = 4
 
 
 def pair(v: Pair) -> tuple[int, int]:
@@ -97,6 +101,19 @@ def sliding_windows(
     return win[:, ::sh, ::sw].transpose(0, 1, 2, 4, 5, 3)
 
 
+def empty_cols(rows: int, cols: int, channels: int, dtype: np.dtype | type) -> np.ndarray:
+    """An uninitialised (rows, cols) matrix in the memory order that makes im2col's copy fast.
+
+    Row-major when the image has at least ``MIN_CHANNELS_ROW_MAJOR`` channels (a window row is a
+    run of ``kw * C`` numbers); otherwise column-major, i.e. the transpose of a row-major
+    (cols, rows) array, so that the copy moves runs along the image width (5x faster for C = 1).
+    Example: ``empty_cols(676, 9, 1, np.float32).flags.f_contiguous`` -> True.
+    """
+    if channels >= MIN_CHANNELS_ROW_MAJOR:
+        return np.empty((rows, cols), dtype=dtype)
+    return np.empty((cols, rows), dtype=dtype).T
+
+
 def im2col(
     x: np.ndarray,
     kernel_size: Pair,
@@ -109,8 +126,8 @@ def im2col(
     ``cols[(n, p, q), (i, j, c)] = xpad[n, c, p * sh + i, q * sw + j]`` with ``xpad`` the input
     zero-padded by ``padding`` on each side; rows ordered ``(n, p, q)``, columns ``(i, j, c)``.
     ``out``, when given, is an array of that shape and dtype to write into (reused across calls
-    to spare the allocation; it may be a column slice of a wider buffer). One copy from a strided
-    view; no Python loop.
+    to spare the allocation; it may be a column slice of a wider buffer, in either memory order).
+    One copy from a strided view; no Python loop.
     Example: ``x = np.arange(9.).reshape(1, 1, 3, 3)``; ``im2col(x, 2)`` ->
     ``[[0, 1, 3, 4], [1, 2, 4, 5], [3, 4, 6, 7], [4, 5, 7, 8]]``.
     """
@@ -118,14 +135,14 @@ def im2col(
     n, ho, wo, kh, kw, c = win.shape
     shape = (n * ho * wo, kh * kw * c)
     if out is None:
-        out = np.empty(shape, dtype=x.dtype)
+        out = empty_cols(*shape, c, x.dtype)
     elif out.shape != shape or out.dtype != x.dtype:
         raise ValueError(
             f"im2col out must be a {x.dtype} array of shape {shape}, got {out.dtype} {out.shape}"
         )
     out6 = out.reshape(win.shape)
     if not np.may_share_memory(out6, out):
-        raise ValueError("im2col out must have unit-stride columns (e.g. buffer[:, :K])")
+        raise ValueError("im2col out must be a strided view of one buffer (e.g. buffer[:, :K])")
     out6[...] = win
     return out
 

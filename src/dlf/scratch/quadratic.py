@@ -1,6 +1,7 @@
 """A 2-D ill-conditioned quadratic bowl, the classic test bed for optimizers.
 
-    f(w) = 1/2 (w - w*)^T H (w - w*),   H = R(angle) diag(curvatures) R(angle)^T,   grad = H (w - w*)
+    f(w) = 1/2 (w - w*)^T H (w - w*),   grad f(w) = H (w - w*),
+    H = R(angle) diag(curvatures) R(angle)^T
 
 The condition number ``kappa = max(curvatures) / min(curvatures)`` measures how stretched the
 bowl is: plain gradient descent must keep ``lr < 2 / max curvature`` to stay stable along the

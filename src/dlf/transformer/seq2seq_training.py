@@ -162,11 +162,10 @@ def greedy_decode(model: nn.Module, src: Tensor, max_new_tokens: int) -> Tensor:
 def predict(
     model: nn.Module, task: Seq2SeqTask, sources: Sequence[str], batch_size: int = 250
 ) -> list[str]:
-    """Greedy outputs for source strings, each decoded for up to ``2 * len(source) + 12``
-    tokens (the longest target of any task is shorter)."""
+    """Greedy outputs for source strings, in batches of similar length; a batch is decoded for
+    up to 2 x (its longest source) + 12 tokens, more than any task's target needs."""
     was_training = model.training
     model.eval()
-    outputs: list[str] = []
     order = sorted(range(len(sources)), key=lambda i: len(sources[i]))  # little padding
     by_index: dict[int, str] = {}
     for start in range(0, len(order), batch_size):
@@ -175,9 +174,8 @@ def predict(
         generated = greedy_decode(model, src, 2 * src.size(1) + 12)
         for i, ids in zip(rows, generated.tolist(), strict=True):
             by_index[i] = task.decode(ids)
-    outputs = [by_index[i] for i in range(len(sources))]
     model.train(was_training)
-    return outputs
+    return [by_index[i] for i in range(len(sources))]
 
 
 @dataclass

@@ -48,3 +48,16 @@ def test_linear_init_scheme_and_bad_input():
     assert np.all(Linear(3, 2, init="zeros").params["W"] == 0)
     with pytest.raises(ValueError, match="last dimension 3"):
         Linear(3, 2)(np.ones((2, 4), dtype=np.float32))
+
+
+@pytest.mark.parametrize("shape", [(4, 6), (2, 3, 6)])
+def test_linear_without_input_grad_skips_dx_only(shape):
+    rng = np.random.default_rng(2)
+    x, dy = rng.standard_normal(shape), rng.standard_normal((*shape[:-1], 3))
+    full = Linear(6, 3, rng=np.random.default_rng(0)).astype(np.float64)
+    lean = Linear(6, 3, rng=np.random.default_rng(0), needs_input_grad=False).astype(np.float64)
+    np.testing.assert_array_equal(full(x), lean(x))
+    assert full.backward(dy).shape == shape and lean.backward(dy) is None
+    for k in ("W", "b"):
+        np.testing.assert_array_equal(full.grads[k], lean.grads[k])
+    assert "needs_input_grad=False" in repr(lean) and "needs_input_grad" not in repr(full)

@@ -78,3 +78,23 @@ def test_gradcheck_mlp_with_batchnorm():
 def test_rejects_non_layers():
     with pytest.raises(TypeError, match="position 1"):
         Sequential(Linear(2, 2), np.tanh)
+
+
+def test_first_layer_without_input_grad_returns_none_and_keeps_the_grads():
+    rng = np.random.default_rng(4)
+    x, dy = rng.standard_normal((5, 6)), rng.standard_normal((5, 3))
+    full = _mlp(np.random.default_rng(0)).astype(np.float64)
+    lean = _mlp(np.random.default_rng(0)).astype(np.float64)
+    lean[0].needs_input_grad = False
+    np.testing.assert_array_equal(full(x), lean(x))
+    assert full.backward(dy).shape == x.shape and lean.backward(dy) is None
+    for k, g in full.grads.items():
+        np.testing.assert_array_equal(g, lean.grads[k])
+
+
+def test_a_later_layer_without_input_grad_is_an_error():
+    rng = np.random.default_rng(0)
+    net = Sequential(Linear(4, 3, rng=rng), ReLU(), Linear(3, 2, rng=rng, needs_input_grad=False))
+    net(np.ones((2, 4), dtype=np.float32))
+    with pytest.raises(RuntimeError, match="only on the first layer"):
+        net.backward(np.ones((2, 2), dtype=np.float32))

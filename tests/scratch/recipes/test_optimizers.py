@@ -30,7 +30,12 @@ def test_same_seed_gives_the_same_start_for_every_optimizer(tmp_path, needs_mnis
 
 def test_make_optimizer_and_smooth():
     assert [type(make_optimizer(n, 0.1)).__name__ for n in NAMES] == [
-        "SGD", "Momentum", "Nesterov", "RMSProp", "Adam"]  # fmt: skip
+        "SGD",
+        "Momentum",
+        "Nesterov",
+        "RMSProp",
+        "Adam",
+    ]
     with pytest.raises(ValueError, match="use one of"):
         make_optimizer("Adagrad", 0.1)
     np.testing.assert_allclose(smooth([1, 3, 5], 2), [1, 2, 4])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from dlf.scratch.im2col import Pair, col2im, conv_output_size, im2col, pair
+from dlf.scratch.im2col import Pair, col2im, conv_output_size, empty_cols, im2col, pair
 from dlf.scratch.init import init_weight, zeros
 from dlf.scratch.layers.base import Layer
 
@@ -76,7 +76,7 @@ class Conv2d(Layer):
         has_bias = "b" in self.params
         shape = (n * ho * wo, k + has_bias)
         if self.cols is None or self.cols.shape != shape or self.cols.dtype != x.dtype:
-            self.cols = np.empty(shape, dtype=x.dtype)
+            self.cols = empty_cols(*shape, self.in_channels, x.dtype)
             if has_bias:
                 self.cols[:, k] = 1
         im2col(x, self.kernel_size, self.stride, self.padding, out=self.cols[:, :k])

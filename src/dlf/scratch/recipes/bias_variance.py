@@ -212,7 +212,10 @@ def run(config: BiasVarianceConfig, run_dir: RunDir) -> dict:
         f"{best_mlp['capacity']}; wide networks trained by gradient descent from a small "
         f"initialisation fit smooth functions first, so their variance grows much less than the "
         f"polynomials' does. In every row the measured test error equals bias^2 + variance + "
-        f"noise to within {worst:.1f} standard errors of its Monte-Carlo estimate.",
+        f"noise to within {worst:.1f} standard errors of its Monte-Carlo estimate (the two top "
+        f"curves of each plot coincide). The bias^2 estimate itself carries about variance / R "
+        f"of Monte-Carlo noise (R training sets), which is why it creeps up again at the highest "
+        f"degrees, where the variance is large.",
     )
     summary = {
         "poly_degrees": [r["capacity"] for r in poly_rows],

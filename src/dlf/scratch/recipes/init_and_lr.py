@@ -65,6 +65,7 @@ class InitAndLRConfig:
     last_layer_scale: float = 0.1  # the output layer's He weights times this (see classifier)
     verify_epochs: int = 1
     train_subset: int = 0  # 0 = all 54,000 training images for the verification runs
+    val_subset: int = 0  # 0 = all 6,000 validation images
     # part 3: checks
     init_loss_tolerance: float = 0.1  # |L0 - ln C| <= tolerance * ln C
     overfit_samples: int = 20
@@ -203,31 +204,40 @@ def scale_verdict(first: float, last: float, what: str) -> str:
     return f"{what} keep their scale (x{ratio:.2g})"
 
 
-def _histograms(run_dir, name, title, per_init, labels):
-    """One row of per-layer histograms for each init: ``per_init[init]`` is a list of arrays."""
-    inits = list(per_init)
-    n_layers = len(next(iter(per_init.values())))
-    fig, axes = new_figure(n_layers, len(inits), size=(1.7, 1.5))
-    for r, init in enumerate(inits):
-        values = per_init[init]
-        lim = max(float(np.abs(v).max()) for v in values) or 1.0
-        for c, v in enumerate(values):
-            ax = axes[r, c]
-            counts, edges = np.histogram(v, bins=50, range=(-lim, lim))
-            ax.stairs(counts, edges, fill=True, color="#4c72b0")  # one artist: fast to draw
-            ax.set_yticks([])
-            ax.tick_params(labelsize=5)
-            ax.set_title(f"L{c + 1} std {v.std():.1e}", fontsize=6)
-            if c == 0:
-                ax.set_ylabel(labels[init], fontsize=6)
+def _histograms(run_dir, name, title, rows, labels):
+    """Per-layer histograms as ridgelines: one panel per (row, init), layer 1 at the bottom.
+
+    ``rows`` maps a row title ("activations h_l") to ``{init: [array per layer]}``. Each panel
+    shares one x-range over its layers, so a collapsing signal shows as a spike at 0 growing
+    thinner layer by layer. Exact zeros (ReLU's inactive units) are left out, or their spike
+    would flatten the rest. One filled outline per layer keeps the drawing fast.
+    """
+    inits = list(next(iter(rows.values())))
+    fig, axes = new_figure(len(inits), len(rows), size=(2.6, 3.2))
+    for r, (row_title, per_init) in enumerate(rows.items()):
+        for c, init in enumerate(inits):
+            ax, values = axes[r, c], per_init[init]
+            lim = max(float(np.abs(v).max()) for v in values) or 1.0
+            for layer, v in enumerate(values, start=1):
+                counts, edges = np.histogram(v[v != 0], bins=60, range=(-lim, lim))
+                height = 0.9 * counts / max(counts.max(), 1)
+                ax.stairs(height + layer, edges, baseline=layer, fill=True, alpha=0.8)
+            ax.set_yticks(range(1, len(values) + 1), [f"L{i}" for i in range(1, len(values) + 1)])
+            ax.tick_params(labelsize=6)
+            ax.locator_params(axis="x", nbins=3)
+            ax.ticklabel_format(axis="x", style="sci", scilimits=(-2, 3))
+            ax.set_title(f"{row_title}\n{labels[init]}", fontsize=7)
+            ax.set_xlim(-lim, lim)
     fig.suptitle(title, fontsize=9)
-    fig.subplots_adjust(left=0.04, right=0.99, bottom=0.06, top=0.88, wspace=0.15, hspace=0.5)
-    run_dir.figure(name, fig, caption=title + " (each row on one shared x-range)")
+    fig.tight_layout()
+    run_dir.figure(name, fig, caption=title + ": each panel on one shared x-range, exact "
+                   "zeros (inactive ReLUs) left out; the std of every layer is in the table and "
+                   "the std plot.")  # fmt: skip
 
 
 def run(config: InitAndLRConfig, run_dir: RunDir) -> dict:
     rng = np.random.default_rng(config.seed)
-    data = mnist_splits(0.1, config.train_subset, seed=config.seed)
+    data = mnist_splits(0.1, config.train_subset, config.val_subset, seed=config.seed)
     mean, std = float(data.x_train.mean()), float(data.x_train.std())
     x_tr, y_tr = (data.x_train - mean) / std, data.y_train  # standardised pixels
     x_va, y_va = (data.x_val - mean) / std, data.y_val
@@ -262,21 +272,25 @@ def run(config: InitAndLRConfig, run_dir: RunDir) -> dict:
             summary[f"grad_ratio_{activation}_{init}"] = g_std[0] / g_std[-1]
             run_dir.log(0, activation=activation, init=init, act_std=a_std, grad_std=g_std)
         labels = {i: INIT_LABELS.get(i, i) for i in config.inits}
-        _histograms(run_dir, f"activations_{activation}",
-                    f"{activation}: activations h_l of layers 1..{config.hidden_layers}",
-                    acts_by_init, labels)  # fmt: skip
-        _histograms(run_dir, f"gradients_{activation}",
-                    f"{activation}: gradients dL/dh_l of layers 1..{config.hidden_layers}",
-                    grads_by_init, labels)  # fmt: skip
+        _histograms(run_dir, f"histograms_{activation}",
+                    f"{activation}: {config.hidden_layers} layers under each initialisation",
+                    {"activations h_l": acts_by_init, "gradients dL/dh_l": grads_by_init},
+                    labels)  # fmt: skip
+        fig = line_plot({**{f"h_l, {k}": v for k, v in std_series.items()},
+                         **{f"dL/dh_l, {k}": v for k, v in grad_series.items()}},
+                        "layer", "std", f"{activation}: std of h_l (solid) and dL/dh_l (dashed)",
+                        logy=True)  # fmt: skip
+        lines = fig.axes[0].lines
+        for solid, dashed in zip(lines[: len(lines) // 2], lines[len(lines) // 2 :], strict=True):
+            dashed.set_color(solid.get_color())
+            dashed.set_linestyle("--")
+        fig.axes[0].legend(fontsize="x-small", ncol=2)
         run_dir.figure(
             f"std_{activation}",
-            line_plot({**{f"act {k}": v for k, v in std_series.items()},
-                       **{f"grad {k}": v for k, v in grad_series.items()}},
-                      "layer", "std", f"{activation}: std of h_l and dL/dh_l per layer",
-                      logy=True),
+            fig,
             caption="Flat lines: the scale survives the depth. Falling: collapse; rising: "
             "explosion. Gradients flow from the last layer back to the first.",
-        )  # fmt: skip
+        )
     run_dir.table(
         f"Activations and gradients of a {config.hidden_layers}-layer net, width {config.width} "
         f"(one batch of {len(xb)} MNIST images)",
@@ -330,21 +344,18 @@ def run(config: InitAndLRConfig, run_dir: RunDir) -> dict:
                       ("10 x suggested", lr_pick["suggested"] * 10)):  # fmt: skip
         run_dir.say(f"lr {lr:.3g} ({label}): {config.verify_epochs} epoch(s)")
         model, opt = classifier(config), Momentum(lr, config.momentum)
-        h = fit(model, softmax_cross_entropy, opt, x_tr, y_tr, x_va, y_va,
-                epochs=config.verify_epochs, batch_size=config.batch_size,
-                rng=np.random.default_rng(config.seed), run_dir=run_dir,
-                tags={"lr_run": label})  # fmt: skip
+        with np.errstate(over="ignore", invalid="ignore"):  # 10 x may diverge: that is the point
+            h = fit(model, softmax_cross_entropy, opt, x_tr, y_tr, x_va, y_va,
+                    epochs=config.verify_epochs, batch_size=config.batch_size,
+                    rng=np.random.default_rng(config.seed), run_dir=run_dir,
+                    tags={"lr_run": label})  # fmt: skip
         before = {k: p.copy() for k, p in model.params.items() if p.ndim == 2}
-        fit(
-            model,
-            softmax_cross_entropy,
-            opt,
-            x_tr[probe],
-            y_tr[probe],
-            epochs=1,
-            batch_size=config.batch_size,
-        )  # one more step, momentum state kept
-        ratio_cols[label] = {k: update_ratio(before[k], model.params[k]) for k in before}
+        if not h.diverged:  # one more step, momentum state kept
+            fit(model, softmax_cross_entropy, opt, x_tr[probe], y_tr[probe], epochs=1,
+                batch_size=config.batch_size)  # fmt: skip
+        ratio_cols[label] = {
+            k: math.nan if h.diverged else update_ratio(before[k], model.params[k]) for k in before
+        }
         curves[f"lr {lr:.3g} ({label})"] = (np.arange(1, len(h.batch_loss) + 1),
                                              smooth(h.batch_loss, 0.9))  # fmt: skip
         val_acc = h.val_acc[-1] if h.val_acc else math.nan
@@ -427,6 +438,21 @@ def run(config: InitAndLRConfig, run_dir: RunDir) -> dict:
     for line in lines:
         run_dir.say(line)
     run_dir.text("Verdicts", "\n".join(lines), pre=True)
+    run_dir.text(
+        "What this shows",
+        "Initialisation sets the factor by which each layer scales its input: with small normal "
+        "weights the activations and the gradients shrink layer after layer until the deep "
+        "layers see (and send back) nothing; with N(0, 1) a ReLU net's signal grows by orders "
+        "of magnitude and tanh units saturate at +-1, where their gradient vanishes. Xavier keeps "
+        "a tanh net's scale and He a ReLU net's (Xavier under ReLU still halves the variance at "
+        "every layer). The range test finds the rates at which the loss falls at all and where "
+        "it blows up; a tenth of the rate at the lowest smoothed loss trains well (the moving "
+        "average lags the batch losses, which moves the minimum to the right: one more reason "
+        "for the factor of ten), and ten times that diverges or stalls. The checks take seconds "
+        "and catch the commonest bugs before a long run: a wrong loss or over-confident output "
+        "layer (loss at init), a broken backward or update (cannot over-fit 20 images), and a "
+        "learning rate far off (update-to-weight ratios far from 1e-3).",
+    )
     summary["checks_passed"] = sum(ok for *_, ok in checks)
     summary["checks_total"] = len(checks)
     return summary
@@ -441,10 +467,11 @@ RECIPE = Recipe(
     quick={
         "width": 64,
         "hist_batch": 200,
-        "range_steps": 100,
+        "range_steps": 80,
         "batch_size": 64,
-        "train_subset": 3000,
-        "overfit_epochs": 150,
+        "train_subset": 2000,
+        "val_subset": 1000,
+        "overfit_epochs": 100,
         "overfit_lr": 3e-3,
     },
     datasets=lambda c: ("mnist",),

@@ -12,8 +12,9 @@ The classic classifiers before neural networks, side by side on the same pixels 
 Inputs are pixels in [0, 1]; the linear models see them centred by the mean training image
 (k-NN's distances do not change under a shift). Each column ``W[:, c]`` of a linear model, drawn
 as a 28x28 image, is the "template" that class c matches against. Full setting: the linear models
-on all 60,000 training images, k-NN on all 60,000 training and 10,000 test images (about a
-minute and a half on 2 cores); the quick setting uses small subsets.
+on all 60,000 training images, k-NN on all 60,000 training and 10,000 test images (45 s of
+distance computations measured on the project's 2-core machine); the quick setting uses small
+subsets.
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ class LinearClassifiersConfig:
     softmax_reg: float = 1e-3
     perceptron_epochs: int = 10
     perceptron_lr: float = 1.0
+    perceptron_batch_size: int = 32
     seed: int = 0
 
 
@@ -119,7 +121,7 @@ def run(config: LinearClassifiersConfig, run_dir: RunDir) -> dict:
     perceptron = Perceptron(n_classes=10)
     t0 = time.perf_counter()
     p_hist = perceptron.fit(
-        Xc, y, epochs=config.perceptron_epochs, lr=config.perceptron_lr, rng=rng
+        Xc, y, config.perceptron_epochs, config.perceptron_lr, config.perceptron_batch_size, rng
     )
     train_seconds = time.perf_counter() - t0
     t0 = time.perf_counter()
@@ -129,7 +131,8 @@ def run(config: LinearClassifiersConfig, run_dir: RunDir) -> dict:
         "test_seconds": time.perf_counter() - t0,
         "n_train": len(Xc),
         "n_test": len(y_test),
-        "note": f"lr={config.perceptron_lr}, batch 32, pocket (best epoch kept)",
+        "note": f"lr={config.perceptron_lr}, batch {config.perceptron_batch_size}, pocket (best "
+        "epoch kept)",
     }
 
     for epoch in range(max(config.epochs, config.perceptron_epochs)):
@@ -196,8 +199,13 @@ def run(config: LinearClassifiersConfig, run_dir: RunDir) -> dict:
         "an image by its dot product with each. The templates look like blurred averages of the "
         "digits (with the strokes of competing classes as dark regions): one template per class "
         "cannot represent the variety of ways a digit is written, which is why the linear models "
-        "stay near 92% while k-NN, storing every example, does better. The perceptron's rule "
-        "moves the weights only on mistakes and never settles on non-separable data.",
+        f"stop at {results['linear SVM']['accuracy']:.1%} (SVM) and "
+        f"{results['softmax']['accuracy']:.1%} (softmax) while k-NN, storing every example, "
+        f"reaches {results['k-NN']['accuracy']:.1%}, at the price of "
+        f"{results['k-NN']['test_seconds']:.0f} s of distance computations at test time. The "
+        f"perceptron ({results['perceptron']['accuracy']:.1%}) moves its weights only on mistakes "
+        "and never settles on data that are not linearly separable; the pocket keeps its best "
+        "epoch.",
     )
     summary = {f"{KEYS[name]}_accuracy": r["accuracy"] for name, r in results.items()}
     summary.update({f"{KEYS[n]}_train_seconds": r["train_seconds"] for n, r in results.items()})

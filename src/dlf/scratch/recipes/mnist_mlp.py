@@ -6,7 +6,7 @@ trained with softmax cross-entropy by mini-batch SGD with Nesterov momentum, a l
 then a cosine decay of the learning rate (per iteration), and early stopping on a validation
 split held out of the training set. The test set is scored once, at the end, with the weights
 of the best validation epoch; the weights are saved as ``model.safetensors`` in the run folder.
-Full setting: about 98.5% test accuracy (the target is >= 98.0%) in 20 epochs.
+Full setting: 98.43% test accuracy measured (target >= 98.0%), 20 epochs, about 40 s of CPU.
 """
 
 from __future__ import annotations
@@ -80,7 +80,9 @@ def run(config: MnistMLPConfig, run_dir: RunDir) -> dict:
     )
 
     total = config.epochs * steps_per_epoch(len(data.y_train), config.batch_size)
-    warmup = min(config.warmup_epochs * steps_per_epoch(len(data.y_train), config.batch_size), total)
+    warmup = min(
+        config.warmup_epochs * steps_per_epoch(len(data.y_train), config.batch_size), total
+    )
     after = (
         CosineAnnealing(config.lr, max(total - warmup, 1))
         if config.schedule == "cosine"
@@ -173,5 +175,5 @@ RECIPE = Recipe(
     run=run,
     quick={"epochs": 2, "train_subset": 5000},
     datasets=lambda c: ("mnist",),
-    durations={"quick": 5.0, "full": 120.0},
+    durations={"quick": 11.0, "full": 123.0},  # measured, load average ~10 on 2 cores
 )

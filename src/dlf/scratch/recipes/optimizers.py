@@ -25,8 +25,13 @@ from dlf.scratch.recipes.mnist_data import mnist_splits
 from dlf.scratch.trainer import History, evaluate, fit
 
 NAMES = ("SGD", "momentum", "Nesterov", "RMSProp", "Adam")
-KEYS = {"SGD": "sgd", "momentum": "momentum", "Nesterov": "nesterov", "RMSProp": "rmsprop",
-        "Adam": "adam"}  # fmt: skip
+KEYS = {
+    "SGD": "sgd",
+    "momentum": "momentum",
+    "Nesterov": "nesterov",
+    "RMSProp": "rmsprop",
+    "Adam": "adam",
+}
 
 
 def make_optimizer(name: str, lr: float, momentum: float = 0.9) -> Optimizer:
@@ -75,7 +80,10 @@ def _check(config: OptimizersConfig) -> None:
 
 
 def smooth(values: list[float], window: int) -> np.ndarray:
-    """Moving average over ``window`` values (shorter at the start): ``[1, 3, 5], 2 -> [1, 2, 4]``."""
+    """Moving average over the last ``window`` values (fewer at the start).
+
+    Example: ``smooth([1, 3, 5], 2)`` -> ``[1, 2, 4]``.
+    """
     v = np.asarray(values, dtype=np.float64)
     c = np.cumsum(np.insert(v, 0, 0.0))
     i = np.arange(1, len(v) + 1)
@@ -109,9 +117,17 @@ def run_mnist(config: OptimizersConfig, run_dir: RunDir) -> dict[str, History]:
         )
         h = histories[name]
         test_acc = evaluate(model, data.x_test, data.y_test)[1]
-        rows.append([name, lr, f"{h.train_loss[-1]:.4f}", f"{h.val_loss[-1]:.4f}",
-                     f"{100 * h.val_acc[-1]:.2f}", f"{100 * test_acc:.2f}",
-                     f"{h.total_seconds / h.epochs_run:.2f}"])  # fmt: skip
+        rows.append(
+            [
+                name,
+                lr,
+                f"{h.train_loss[-1]:.4f}",
+                f"{h.val_loss[-1]:.4f}",
+                f"{100 * h.val_acc[-1]:.2f}",
+                f"{100 * test_acc:.2f}",
+                f"{h.total_seconds / h.epochs_run:.2f}",
+            ]
+        )
     run_dir.table(
         f"MNIST MLP {'-'.join(map(str, sizes))}, {data.sizes}, {config.epochs} epochs",
         ["optimizer", "lr", "train loss", "val loss", "val acc %", "test acc %", "s / epoch"],
@@ -126,8 +142,9 @@ def plot_mnist(histories: dict[str, History], window: int):
         steps = np.arange(1, len(h.batch_loss) + 1)
         axes[0, 0].plot(steps, smooth(h.batch_loss, window), label=name, linewidth=1.2)
         axes[0, 1].plot(h.epoch, h.val_loss, marker="o", markersize=3, label=name)
-    axes[0, 0].set(xlabel="iteration", ylabel=f"training loss (mean of {window} batches)",
-                   yscale="log")  # fmt: skip
+    axes[0, 0].set(
+        xlabel="iteration", ylabel=f"training loss (mean of {window} batches)", yscale="log"
+    )
     axes[0, 1].set(xlabel="epoch", ylabel="validation loss", yscale="log")
     for ax in axes.flat:
         ax.grid(alpha=0.3)
@@ -140,8 +157,9 @@ def run_quadratic(config: OptimizersConfig, run_dir: RunDir) -> dict[str, np.nda
     """Each optimizer's path on the quadratic; figures: contour with paths, loss per step."""
     f = Quadratic(tuple(config.curvatures), np.deg2rad(config.angle_degrees))
     paths = {
-        name: optimizer_path(f, make_optimizer(name, lr, config.momentum), config.start,
-                             config.quad_steps)  # fmt: skip
+        name: optimizer_path(
+            f, make_optimizer(name, lr, config.momentum), config.start, config.quad_steps
+        )
         for name, lr in zip(NAMES, config.quad_lrs, strict=True)
     }
     every = np.concatenate(list(paths.values()))
@@ -159,9 +177,12 @@ def run_quadratic(config: OptimizersConfig, run_dir: RunDir) -> dict[str, np.nda
         ax.plot(p[:, 0], p[:, 1], marker=".", markersize=3, linewidth=1.0, label=name)
     ax.plot(*config.start, "ks", label="start")
     ax.plot(*f.minimum, "k*", markersize=12, label="minimum")
-    ax.set(xlabel="$w_1$", ylabel="$w_2$",
-           title=f"f(w) = ½ wᵀHw, curvatures {tuple(config.curvatures)} "
-           f"(condition number {f.condition_number:g}), {config.quad_steps} steps")  # fmt: skip
+    ax.set(
+        xlabel="$w_1$",
+        ylabel="$w_2$",
+        title=f"f(w) = ½ wᵀHw, curvatures {tuple(config.curvatures)} "
+        f"(condition number {f.condition_number:g}), {config.quad_steps} steps",
+    )
     ax.legend(fontsize="small", loc="upper right")
     fig.tight_layout()
     run_dir.figure(
@@ -219,5 +240,5 @@ RECIPE = Recipe(
         "hidden": (64,),
     },
     datasets=lambda c: ("mnist",),
-    durations={"quick": 5.0, "full": 60.0},
+    durations={"quick": 6.4, "full": 110.0},  # measured, load average ~10 on 2 cores
 )

@@ -1,0 +1,94 @@
+"""``cnn-mnist``: a small CNN on MNIST, >= 99.3% test accuracy in a few CPU minutes.
+
+Two conv stages (5x5, batch norm, ReLU, max-pool) and a hidden layer (``dlf.cnn.small_cnn``),
+trained by ``dlf.cnn.fit``: SGD with momentum, weight decay, cosine schedule per iteration, and
+random shifts of up to 2 pixels (no flips: a mirrored digit is another symbol).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import torch
+
+from dlf.cnn.data import image_tensors
+from dlf.cnn.receptive_field import receptive_field
+from dlf.cnn.recipes.classifier_report import report_classifier
+from dlf.cnn.small_nets import small_cnn
+from dlf.cnn.train import fit, train_config_from
+from dlf.recipes import Recipe
+from dlf.runs import RunDir
+
+
+@dataclass
+class CnnMnistConfig:
+    channels: tuple[int, ...] = (32, 64)
+    kernel: int = 5
+    hidden: int = 256
+    dropout: float = 0.25
+    epochs: int = 5
+    batch_size: int = 128
+    optimizer: Literal["sgd", "adamw"] = "sgd"
+    lr: float = 0.05
+    momentum: float = 0.9
+    weight_decay: float = 5e-4
+    schedule: Literal["cosine", "step", "constant"] = "cosine"
+    crop_padding: int = 2
+    flip: bool = False
+    val_fraction: float = 0.0  # 0: train on all 60,000 and report the test set per epoch
+    train_subset: int = 0  # 0 = all
+    test_subset: int = 0
+    channels_last: bool = False
+    seed: int = 0
+
+
+def run(config: CnnMnistConfig, run_dir: RunDir) -> dict:
+    data = image_tensors(
+        "mnist", config.val_fraction, config.train_subset, config.test_subset, config.seed
+    )
+    run_dir.say(f"MNIST: {data.sizes}")
+    torch.manual_seed(config.seed)
+    model = small_cnn(
+        data.num_classes,
+        data.image_shape[0],
+        data.image_shape[-1],
+        config.channels,
+        config.kernel,
+        config.hidden,
+        config.dropout,
+    )
+    result = fit(model, data, train_config_from(config), run_dir)
+    figures = report_classifier(run_dir, model, data, result)
+    field = receptive_field(model, data.image_shape[-1])[-1].receptive_field
+    run_dir.text(
+        "What this shows",
+        f"A two-stage CNN reaches {figures['test_accuracy']:.2%} test accuracy "
+        f"({figures['test_errors']} errors in {len(data.y_test)}) with "
+        f"{figures['parameters']:,} parameters, after {config.epochs} epochs. Weight sharing and "
+        "pooling build in what an MLP must learn: a stroke is the same stroke anywhere in the "
+        "image. The first-layer filters are small edge and stroke detectors; a feature of the "
+        f"last stage sees a {field}x{field} patch (receptive-field table). Most frequent "
+        "confusions: "
+        + "; ".join(figures["most_confused"])
+        + ". Many of the misclassified digits shown are ambiguous to a person too.",
+    )
+    return {**figures, "epochs_run": config.epochs}
+
+
+RECIPE = Recipe(
+    name="cnn-mnist",
+    module=2,
+    description="a small CNN on MNIST: >= 99.3% test accuracy (batch norm, SGD, cosine, shifts)",
+    config=CnnMnistConfig,
+    run=run,
+    quick={
+        "epochs": 1,
+        "train_subset": 2000,
+        "test_subset": 500,
+        "channels": (8, 16),
+        "hidden": 32,
+    },
+    datasets=lambda c: ("mnist",),
+    durations={"quick": 4.0, "full": 600.0},
+)

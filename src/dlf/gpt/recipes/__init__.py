@@ -1,0 +1,1 @@
+"""Module 4 recipes (experiments runnable with ``dlf run``)."""

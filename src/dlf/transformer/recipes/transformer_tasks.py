@@ -1,0 +1,184 @@
+"""Recipe ``transformer-tasks``: one small Transformer per task on reverse, sort, multi-digit
+addition and date-format translation; an exact-match table and attention heat-maps.
+
+Each task asks something different of attention:
+- reverse: output i attends to source position S - 1 - i (an anti-diagonal in cross-attention);
+- sort: no fixed alignment; the decoder must count how many of each digit it has written;
+- addition ("482+93" -> "575"): digit j of the sum needs digits j of both operands and a carry
+  from the right, which the decoder must work out before writing the leftmost digit;
+- dates ("3 March 2021" -> "2021-03-03", three formats): find the year, the month name or
+  number, the day, wherever the format put them.
+
+Target: >= 99% exact match on each test split (in distribution). ``test_long`` (longer
+operands or strings, and a weekday format for dates) is reported too, with no target:
+Transformers trained on short inputs rarely extrapolate to long ones.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+
+import torch
+
+from dlf.data.sequences import Seq2SeqTask, make_task
+from dlf.recipes import Recipe
+from dlf.runs import RunDir, line_plot
+from dlf.transformer.model import Transformer, TransformerConfig, count_parameters
+from dlf.transformer.recipes.figures import as_percent, attention_grid, tokens_of
+from dlf.transformer.seq2seq_training import (
+    TrainSettings,
+    evaluate,
+    make_batch,
+    teacher_forced_logits,
+    torch_threads,
+    train,
+)
+
+
+@dataclass
+class TransformerTasksConfig:
+    tasks: tuple[str, ...] = ("reverse", "sort", "addition", "dates")
+    n_train: int = 10000
+    n_test: int = 1000
+    min_len: int = 3  # digit strings (reverse, sort)
+    max_len: int = 10
+    long_len: int = 14
+    addition_max_digits: int = 4  # operands of 1..this many digits; test_long: up to +2
+    # the model, as in transformer-copy
+    d_model: int = 64
+    n_heads: int = 4
+    n_layers: int = 2
+    d_ff: int = 128
+    dropout: float = 0.0
+    norm_first: bool = True
+    # training: the same settings for every task, except the number of steps
+    steps: tuple[int, ...] = (1500, 3000, 4000, 1000)  # one per task, or one for all
+    batch_size: int = 64
+    lr: float = 1.0
+    warmup: int = 100
+    label_smoothing: float = 0.0
+    seed: int = 0
+    threads: int = 1
+
+
+def task_for(name: str, c: TransformerTasksConfig) -> Seq2SeqTask:
+    """The task's splits; addition counts operand digits instead of string length."""
+    if name == "addition":
+        lengths = (1, c.addition_max_digits, c.addition_max_digits + 2)
+    else:
+        lengths = (c.min_len, c.max_len, c.long_len)
+    return make_task(name, c.n_train, c.n_test, *lengths, seed=c.seed)
+
+
+def log_task(log: Callable[..., None], task: str, step: int, **metrics: float) -> None:
+    """``log(step, task=task, **metrics)``: one metrics line, tagged with the task's name."""
+    log(step, task=task, **metrics)
+
+
+def run(config: TransformerTasksConfig, run_dir: RunDir) -> dict:
+    c = config
+    if len(c.steps) not in (1, len(c.tasks)):
+        raise ValueError(
+            f"steps={c.steps} gives {len(c.steps)} step counts for {len(c.tasks)} tasks: give "
+            "one per task, or one for all"
+        )
+    counts = c.steps * len(c.tasks) if len(c.steps) == 1 else c.steps
+    steps = dict(zip(c.tasks, counts, strict=True))
+    rows, summary, curves = [], {}, {}
+    for name in c.tasks:
+        task = task_for(name, c)
+        with torch_threads(c.threads):
+            torch.manual_seed(c.seed)
+            model = Transformer(
+                TransformerConfig(
+                    vocab_size=len(task.vocab), d_model=c.d_model, n_heads=c.n_heads,
+                    n_encoder_layers=c.n_layers, n_decoder_layers=c.n_layers, d_ff=c.d_ff,
+                    dropout=c.dropout, norm_first=c.norm_first, max_len=64,
+                )
+            )  # fmt: skip
+            settings = TrainSettings(
+                steps=steps[name], batch_size=c.batch_size, lr=c.lr, warmup=c.warmup,
+                label_smoothing=c.label_smoothing, log_every=max(1, min(50, steps[name] // 10)),
+                seed=c.seed,
+            )  # fmt: skip
+            run_dir.say(f"{name}: training ({count_parameters(model):,} parameters)")
+            result = train(model, task, settings, log=partial(log_task, run_dir.log, name))
+            test = evaluate(model, task, task.test)
+            long = evaluate(model, task, task.test_long)
+            example = task.test[0]
+            batch = make_batch(task, [example])
+            model.record_attention(True)
+            with torch.no_grad():
+                teacher_forced_logits(model, batch.src, batch.tgt_in)
+            maps = model.attention_maps()
+            model.record_attention(False)
+        run_dir.say(f"{name}: test {as_percent(test.accuracy)}, longer {as_percent(long.accuracy)}")
+        curves[name] = run_dir.series("train_loss", where={"task": name})
+        wrong = next(
+            ((s, t, p) for (s, t), p, ok in zip(test.pairs, test.predictions, test.correct,
+                                                strict=True) if not ok),
+            None,
+        )  # fmt: skip
+        rows.append(
+            [
+                name, as_percent(test.accuracy), as_percent(long.accuracy), len(task.train),
+                f"{result.seconds:.0f}", f"{example[0]} -> {example[1]}",
+                "none" if wrong is None else f"{wrong[0]} -> {wrong[2]} (want {wrong[1]})",
+            ]
+        )  # fmt: skip
+        summary[f"{name}_test_exact_match"] = test.accuracy
+        summary[f"{name}_test_long_exact_match"] = long.accuracy
+        src, tgt = example
+        run_dir.figure(
+            f"attention_{name}",
+            attention_grid(maps, tokens_of(src), tokens_of(tgt, bos=True)),
+            caption=f"{name}: attention weights on {src!r} -> {tgt!r}, one row per layer "
+            "(encoder self-attention, decoder self-attention, decoder cross-attention), one "
+            "column per head. Rows of each map are queries, columns keys; bright = high weight.",
+        )
+
+    run_dir.table(
+        "Exact match (greedy decoding)",
+        ["task", "test", "test_long", "train examples", "train s", "example", "a mistake"],
+        rows,
+    )
+    run_dir.figure(
+        "learning_curves",
+        line_plot(curves, "step", "train cross-entropy", logy=True),
+        caption="Training loss per task (teacher forcing).",
+    )
+    accuracies = [summary[f"{n}_test_exact_match"] for n in c.tasks]
+    run_dir.text(
+        "What this shows",
+        "The same architecture and the same training settings learn every task; the lowest "
+        f"in-distribution exact match is {as_percent(min(accuracies))} (target 99%). The "
+        "heat-maps show the algorithm each model found: reverse has an anti-diagonal "
+        "cross-attention, copy-like heads for sort look up digits in order, dates attend to "
+        "the year first. test_long asks for lengths never seen in training and mostly fails: "
+        "learning an algorithm that extrapolates is a different problem.",
+    )
+    summary["min_test_exact_match"] = min(accuracies)
+    return summary
+
+
+RECIPE = Recipe(
+    name="transformer-tasks",
+    module=3,
+    description="reverse, sort, addition and dates: exact match >= 99% and attention heat-maps",
+    config=TransformerTasksConfig,
+    run=run,
+    quick={
+        "tasks": ("reverse", "dates"),
+        "n_train": 600,
+        "n_test": 50,
+        "max_len": 5,
+        "long_len": 7,
+        "d_model": 32,
+        "d_ff": 64,
+        "n_layers": 1,
+        "steps": 40,
+    },  # fmt: skip
+    durations={"quick": 0.0, "full": 0.0},
+)

@@ -1,0 +1,1 @@
+"""Tests of the Module 2 recipes (quick settings)."""

@@ -1,0 +1,30 @@
+"""The cnn-fashion recipe's quick setting: it trains, and its report has every piece."""
+
+from __future__ import annotations
+
+import pytest
+
+from dlf.recipes import get_recipe, run_recipe
+from tests.conftest import data_available
+from tests.report_checks import check_self_contained
+
+pytestmark = pytest.mark.skipif(
+    not data_available("fashion-mnist"), reason="Fashion-MNIST not in $DLF_DATA"
+)
+
+
+def test_quick_setting(tmp_path):
+    from dlf.cnn.recipes.cnn_fashion import RECIPE
+
+    assert get_recipe("cnn-fashion") is RECIPE
+    config = RECIPE.make_config(quick=True)
+    run_dir, s = run_recipe(RECIPE, config, tmp_path, quiet=True)
+    assert s["status"] == "completed" and s["epochs_run"] == config.epochs
+    assert s["test_accuracy"] > 0.3  # 10 classes: chance is 0.1
+    assert s["test_errors"] == round((1 - s["test_accuracy"]) * config.test_subset)
+    assert s["parameters"] > 0 and s["mult_adds"] > 0
+    for name in ("loss", "error", "confusion", "filters", "feature_maps", "misclassified"):
+        assert (run_dir.path / f"{name}.png").is_file()
+    page = (run_dir.path / "report.html").read_text()
+    assert "Receptive fields" in page and "Total mult-adds" in page
+    assert check_self_contained(run_dir.path / "report.html") == 6

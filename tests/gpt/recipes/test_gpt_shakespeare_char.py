@@ -1,0 +1,45 @@
+"""The quick setting of ``gpt-shakespeare-char`` trains, checkpoints, samples and reports."""
+
+import json
+
+import pytest
+
+from dlf.gpt.checkpoint import load_gpt, read_manifest
+from dlf.gpt.recipes.gpt_shakespeare_char import RECIPE
+from dlf.gpt.tokenizer import CharTokenizer
+from dlf.recipes import run_recipe
+from tests.conftest import data_available
+from tests.report_checks import check_self_contained
+
+
+@pytest.mark.skipif(
+    not data_available("tinyshakespeare"), reason="Tiny Shakespeare not in $DLF_DATA"
+)
+def test_quick_run(tmp_path):
+    config = RECIPE.make_config(quick=True)
+    run_dir, summary = run_recipe(RECIPE, config, tmp_path, quiet=True)
+    assert summary["status"] == "completed"
+    assert summary["steps"] == 60
+    assert summary["val_loss"] < 3.0  # from ln 65 = 4.17 at the start
+    assert summary["val_perplexity"] == pytest.approx(2.718281828459045 ** summary["val_loss"])
+    assert len(summary["sample"]) == 1 + 100
+    manifest = read_manifest(run_dir.path)
+    assert manifest["step"] == 60
+    tokenizer = CharTokenizer.load(run_dir.path / "tokenizer.json")
+    assert tokenizer.vocab_size == 65 == load_gpt(run_dir.path).config.vocab_size
+    lines = [json.loads(s) for s in (run_dir.path / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in lines if "val_loss" in r] == [0, 30, 60]
+    assert check_self_contained(run_dir.path / "report.html") >= 2
+
+
+def test_text_file_as_data(tmp_path):
+    text = tmp_path / "mine.txt"
+    text.write_text("to be or not to be, that is the question\n" * 40)
+    config = RECIPE.make_config(
+        quick=True, overrides={"data": str(text), "max_steps": "4", "eval_interval": "2"}
+    )
+    run_dir, summary = run_recipe(RECIPE, config, tmp_path / "runs", quiet=True)
+    assert summary["status"] == "completed" and summary["steps"] == 4
+    assert CharTokenizer.load(run_dir.path / "tokenizer.json").vocab_size == len(
+        set(text.read_text())
+    )
