@@ -150,3 +150,13 @@ def test_confusion_matrix_counts_pairs(n, k):
     assert matrix.sum() == n and matrix.trace() == (y_true == y_pred).sum()
     assert (matrix.sum(dim=1).numpy() == np.bincount(y_true, minlength=k)).all()
     assert confusion_matrix([0, 1, 1], [0, 0, 1], 2).tolist() == [[1, 0], [1, 1]]
+
+
+def test_channels_last_trains_the_same_net(bar_data):
+    config = TrainConfig(epochs=2, batch_size=64, crop_padding=1)
+    dense = fit(tiny_net(), bar_data, config)
+    config.channels_last = True
+    last = fit(tiny_net(), bar_data, config)
+    for a, b in zip(dense.history, last.history, strict=True):
+        assert a["train_loss"] == pytest.approx(b["train_loss"], rel=1e-4)
+        assert a["test_acc"] == pytest.approx(b["test_acc"], abs=1 / 128 + 1e-9)
