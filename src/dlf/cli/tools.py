@@ -64,17 +64,30 @@ BENCHES = {
 
 
 def add_bench(parser: argparse.ArgumentParser) -> None:
+    parser.usage = "dlf bench NAME [key=value ...]   e.g. dlf bench conv repeats=10 threads=1"
     parser.add_argument("name", help=f"which benchmark: {', '.join(BENCHES)}")
+    parser.set_defaults(takes_pairs="key=value arguments of the benchmark function")
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
     import importlib
+    import inspect
+    import typing
+
+    from dlf.recipes import ConfigError, convert, parse_overrides
 
     if args.name not in BENCHES:
         raise UsageError(f"no benchmark named {args.name!r}; valid: {', '.join(BENCHES)}")
     module, function = BENCHES[args.name].split(":")
-    report = getattr(importlib.import_module(module), function)()
-    print(report.format())
+    bench = getattr(importlib.import_module(module), function)
+    hints = typing.get_type_hints(bench)
+    valid = [p for p in inspect.signature(bench).parameters if p in hints]
+    kwargs = {}
+    for key, value in parse_overrides(args.pairs).items():
+        if key not in valid:
+            raise ConfigError(f"unknown key {key!r}; valid keys: {', '.join(valid)}")
+        kwargs[key] = convert(value, hints[key], key)
+    print(bench(**kwargs).format())
     return 0
 
 

@@ -19,12 +19,17 @@ CATALOG: dict[str, str] = {
     "init-and-lr": "dlf.scratch.recipes.init_and_lr",
     "cnn-mnist": "dlf.cnn.recipes.cnn_mnist",
     "cnn-fashion": "dlf.cnn.recipes.cnn_fashion",
+    "resnet-depth": "dlf.cnn.recipes.resnet_depth",
     "batchnorm": "dlf.cnn.recipes.batchnorm",
+    "transfer": "dlf.cnn.recipes.transfer",
     "architectures": "dlf.cnn.recipes.architectures",
     "transformer-copy": "dlf.transformer.recipes.transformer_copy",
     "transformer-tasks": "dlf.transformer.recipes.transformer_tasks",
     "rnn-vs-transformer": "dlf.transformer.recipes.rnn_vs_transformer",
     "positional-encodings": "dlf.transformer.recipes.positional_encodings",
+    "bpe": "dlf.gpt.recipes.bpe",
+    "sampling": "dlf.gpt.recipes.sampling",
+    "masked-lm": "dlf.gpt.recipes.masked_lm",
 }
 
 _registered: dict[str, Recipe] = {}

@@ -1,0 +1,32 @@
+"""The quick setting of ``sampling``: every strategy decodes the prompt and is measured."""
+
+import pytest
+
+from dlf.gpt.recipes.sampling import RECIPE
+from dlf.recipes import run_recipe
+from tests.conftest import data_available
+from tests.report_checks import check_self_contained
+
+KEYS = {"distinct_1", "distinct_2", "distinct_3", "char_rep_8", "known_words", "log_prob"}
+
+
+@pytest.mark.skipif(
+    not data_available("tinyshakespeare"), reason="Tiny Shakespeare not in $DLF_DATA"
+)
+def test_quick_run(tmp_path):
+    config = RECIPE.make_config(quick=True)
+    run_dir, summary = run_recipe(RECIPE, config, tmp_path, quiet=True)
+    assert summary["status"] == "completed"
+    assert summary["strategies"] == 8
+    names = [k for k, v in summary.items() if isinstance(v, dict)]
+    assert names[0] == "greedy" and names[-1].startswith("greedy + repetition penalty")
+    for name in names:
+        figures = summary[name]
+        assert set(figures) == KEYS
+        assert all(0.0 <= figures[k] <= 1.0 for k in KEYS - {"log_prob"})
+        assert figures["log_prob"] < 0.0
+    # greedy takes the most probable token at every step: no sampled text scores higher
+    assert summary["greedy"]["log_prob"] >= summary["temperature 1.3"]["log_prob"]
+    assert summary["gpt_val_loss"] < 3.5  # from ln 65 = 4.17
+    assert check_self_contained(run_dir.path / "report.html") == 2
+    assert "side by side" in (run_dir.path / "report.html").read_text()
