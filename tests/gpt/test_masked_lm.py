@@ -38,16 +38,18 @@ def test_every_output_sees_every_input(position):
 
 
 def test_training_lowers_the_masked_loss():
-    rng = np.random.default_rng(0)
-    tokens = (np.cumsum(rng.choice([1, 1, 2], size=3000)) % 9).astype(np.int64)
+    tokens = (np.arange(3000) % 9).astype(np.int64)  # 0 1 2 ... 8 0 1 ...: neighbours tell
     torch.manual_seed(0)
     model = MaskedLM(MaskedLMConfig(vocab_size=9, block_size=16, n_layer=1, n_head=2, n_embd=32))
     config = TrainConfig(max_steps=60, batch_size=16, learning_rate=3e-3, warmup_steps=5,
                          eval_interval=30, eval_batches=4, log_interval=10)  # fmt: skip
     result = train_masked_lm(model, tokens[:2500], tokens[2500:], config)
     assert [e["step"] for e in result.evals] == [0, 30, 60]
-    assert result.evals[-1]["val_loss"] < result.evals[0]["val_loss"] - 0.5
-    assert result.evals[-1]["val_accuracy"] > 0.3  # a noisy counter: neighbours give it away
+    first, last = result.evals[0], result.evals[-1]
+    assert first["val_loss"] == pytest.approx(np.log(9), abs=0.1)  # uniform at the start
+    assert last["val_loss"] < first["val_loss"] - 0.2
+    assert last["val_accuracy"] > 2 * first["val_accuracy"]
+    assert len(result.losses) == 60 and result.train_seconds > 0
 
 
 def test_too_long_input_is_refused():

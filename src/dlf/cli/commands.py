@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
+from dlf.cli.gpt import add_eval, add_sample, cmd_eval, cmd_sample
 from dlf.cli.run import add_path, add_run, add_sweep, cmd_list, cmd_path, cmd_run, cmd_sweep
 from dlf.cli.tokenizer import add_tokenizer, cmd_tokenizer
 from dlf.cli.tools import (
@@ -49,6 +50,16 @@ COMMANDS: dict[str, Command] = {
         "train a BPE tokenizer, or show how a text is tokenized",
         add_tokenizer,
         cmd_tokenizer,
+    ),
+    "sample": (
+        "continue a prompt with a trained GPT: dlf sample RUN_DIR --prompt TEXT [--stop TEXT]",
+        add_sample,
+        cmd_sample,
+    ),
+    "eval": (
+        "loss and perplexity of a trained GPT: dlf eval RUN_DIR [data=PATH]",
+        add_eval,
+        cmd_eval,
     ),
     "bench": (
         "time ours against a peer in the same run: dlf bench mlp|conv|bpe",

@@ -228,7 +228,7 @@ def fit(
         order = torch.randperm(n, generator=generator)
         loss_sum = torch.zeros((), dtype=torch.float64)
         correct = torch.zeros((), dtype=torch.int64)
-        lr = schedule(t)
+        lr = config.lr
         for start in range(0, n, config.batch_size):
             index = order[start : start + config.batch_size]
             x, y = data.x_train[index], data.y_train[index]

@@ -15,6 +15,16 @@ import torch
 from torch import Tensor
 
 
+def split_point(n: int, val_fraction: float) -> int:
+    """Where a contiguous train/validation split of ``n`` items cuts: ``round(n * (1 - f))``.
+
+    Items ``[0, cut)`` train, ``[cut, n)`` validate. Example: ``split_point(10, 0.1)`` -> ``9``.
+    """
+    if not 0.0 < val_fraction < 1.0:
+        raise ValueError(f"val_fraction must be in (0, 1), got {val_fraction}")
+    return int(round(n * (1.0 - val_fraction)))
+
+
 def split_tokens(tokens: np.ndarray | Sequence[int], val_fraction: float = 0.1):
     """Contiguous split: the first ``1 - val_fraction`` of the tokens train, the rest validate.
 
@@ -22,13 +32,23 @@ def split_tokens(tokens: np.ndarray | Sequence[int], val_fraction: float = 0.1):
     validation token is ever a training target. Returns ``(train, val)`` int64 arrays.
     Example: ``split_tokens(np.arange(10), 0.1)`` -> ``(array([0..8]), array([9]))``.
     """
-    if not 0.0 < val_fraction < 1.0:
-        raise ValueError(f"val_fraction must be in (0, 1), got {val_fraction}")
     tokens = np.asarray(tokens, dtype=np.int64)
     if tokens.ndim != 1:
         raise ValueError(f"tokens must be one 1-D sequence, got shape {tokens.shape}")
-    n_train = int(round(len(tokens) * (1.0 - val_fraction)))
+    n_train = split_point(len(tokens), val_fraction)
     return tokens[:n_train], tokens[n_train:]
+
+
+def split_text(text: str, val_fraction: float = 0.1) -> tuple[str, str]:
+    """The same contiguous split on characters, before tokenizing: ``(train text, val text)``.
+
+    Splitting the text (not its tokens) lets a tokenizer be trained on the training part alone,
+    and gives every tokenizer the very same validation characters, so losses per character
+    compare across tokenizers. Example: ``split_text("abcdefghij", 0.1)`` -> ``("abcdefghi",
+    "j")``.
+    """
+    cut = split_point(len(text), val_fraction)
+    return text[:cut], text[cut:]
 
 
 class TokenDataset:

@@ -17,6 +17,7 @@ CATALOG: dict[str, str] = {
     "regularization": "dlf.scratch.recipes.regularization",
     "bias-variance": "dlf.scratch.recipes.bias_variance",
     "init-and-lr": "dlf.scratch.recipes.init_and_lr",
+    "scratch-cnn": "dlf.scratch.recipes.scratch_cnn",
     "cnn-mnist": "dlf.cnn.recipes.cnn_mnist",
     "cnn-fashion": "dlf.cnn.recipes.cnn_fashion",
     "resnet-depth": "dlf.cnn.recipes.resnet_depth",
@@ -28,6 +29,9 @@ CATALOG: dict[str, str] = {
     "rnn-vs-transformer": "dlf.transformer.recipes.rnn_vs_transformer",
     "positional-encodings": "dlf.transformer.recipes.positional_encodings",
     "bpe": "dlf.gpt.recipes.bpe",
+    "gpt-shakespeare-char": "dlf.gpt.recipes.gpt_shakespeare_char",
+    "gpt-shakespeare-bpe": "dlf.gpt.recipes.gpt_shakespeare_bpe",
+    "gpt-text": "dlf.gpt.recipes.gpt_text",
     "sampling": "dlf.gpt.recipes.sampling",
     "masked-lm": "dlf.gpt.recipes.masked_lm",
 }

@@ -17,7 +17,9 @@ class Recipe:
     ``config`` is a dataclass whose defaults are the full setting; ``quick`` overrides them for
     the quick setting used by the tests and ``dlf path --quick``. ``run(config, run_dir)``
     returns the summary (final figures). ``datasets(config)`` names the data sets the run needs,
-    so they are found (or the run refused) before any folder is made. ``durations`` are the
+    so they are found (or the run refused) before any folder is made; ``preflight(config)``, if
+    given, checks the rest of the input (paths, files) then, raising a ``dlf.data.DataError``
+    for what cannot be used. ``durations`` are the
     measured wall times on the project's 2-core machine, as ``{"quick": s, "full": s}``.
     """
 
@@ -28,6 +30,7 @@ class Recipe:
     run: Callable[[Any, RunDir], dict[str, Any]]
     quick: dict[str, Any] = field(default_factory=dict)
     datasets: Callable[[Any], tuple[str, ...]] = lambda config: ()
+    preflight: Callable[[Any], None] | None = None
     durations: dict[str, float] = field(default_factory=dict)
 
     def make_config(self, quick: bool = False, overrides: dict[str, Any] | None = None) -> Any:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import itertools
+import os
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -17,12 +19,20 @@ def run_recipe(
 ) -> tuple[RunDir, dict[str, Any]]:
     """Run ``recipe`` with ``config`` in a new run directory; returns it and the summary.
 
-    Data sets are found first, so a missing one stops the run before any folder is made. On
-    Ctrl-C the run directory is closed with ``status: interrupted`` and KeyboardInterrupt is
-    raised again; on an error, with ``status: failed`` and the error.
+    Data sets are found first, and the recipe's ``preflight`` checks the rest of its input, so
+    bad input stops the run before any folder is made. On Ctrl-C the run directory is closed
+    with ``status: interrupted`` and KeyboardInterrupt is raised again; on an error, with
+    ``status: failed`` and the error. Under ``torchrun`` (``RANK`` set), rank 0 alone makes a
+    run directory; the other ranks run in a temporary one that is deleted at the end.
     """
     for name in recipe.datasets(config):
         dataset_files(name)
+    if recipe.preflight is not None:
+        recipe.preflight(config)
+    if int(os.environ.get("RANK", "0")) != 0:
+        with tempfile.TemporaryDirectory(prefix=f"dlf-rank{os.environ['RANK']}-") as scratch:
+            run_dir = RunDir.create(scratch, recipe.name, config, quiet=True)
+            return run_dir, run_dir.finish(recipe.run(config, run_dir))
     run_dir = RunDir.create(runs_dir, recipe.name, config, quiet=quiet)
     try:
         summary = recipe.run(config, run_dir)

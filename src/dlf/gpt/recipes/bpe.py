@@ -137,16 +137,33 @@ def run(config: BPEConfig, run_dir: RunDir) -> dict:
     val_bpt = {size: float(r[2]) for size, r in zip(sizes, rows, strict=False)}
     run_dir.text(
         "What this shows",
-        f"The first merges join the most frequent byte pairs: a letter and a space, common "
-        f"endings, then whole short words. Each doubling of the vocabulary buys less: from "
+        f"The first merges join the most frequent byte pairs "
+        f"({', '.join(r[3] for r in merge_rows[:6])}, ...); later ones build whole words. "
+        f"From "
         f"{sizes[0]} to {sizes[-1]} tokens the held-out compression goes from "
         f"{val_bpt[sizes[0]]:.2f} to {val_bpt[sizes[-1]]:.2f} bytes per token"
-        + (f", and GPT-2's 50,257 tokens, learnt on web text, reach {reference[0]:.2f}: a "
-           "larger vocabulary trained on other text does not fit Shakespeare's spelling "
-           "(thou, thee, 'tis) much better" if reference else "")
+        + (
+            f". GPT-2's 50,257 tokens, learnt on 40 GB of web text, reach {reference[0]:.2f}: "
+            + (
+                f"our {sizes[-1]}-token tokenizer, learnt on this text, already compresses it "
+                "better, since its merges fit Shakespeare's words (thou, thee, 'tis) rather "
+                "than the web's"
+                if val_bpt[sizes[-1]] > reference[0]
+                else f"{reference[0] / val_bpt[sizes[-1]]:.2f} times our {sizes[-1]}-token "
+                f"tokenizer's figure, with a {50257 / sizes[-1]:.0f} times larger vocabulary"
+            )
+            if reference
+            else ""
+        )
         + ". A model over a larger vocabulary sees more text per context window, at the cost of "
-        f"a larger embedding table and rarer tokens. Pre-splitting ({config.pattern}) keeps "
-        f"merges inside words, so no token spans a word and the next. (Load average {load:.1f}.)",
+        "a larger embedding table and rarer tokens. "
+        + (
+            f"Pre-splitting ({config.pattern}) keeps merges inside words, so no token spans a "
+            "word and the next. "
+            if pattern
+            else "Without pre-splitting, tokens may span word boundaries. "
+        )
+        + f"(Load average {load:.1f}.)",
     )  # fmt: skip
     summary = {f"val_bytes_per_token_{s}": round(v, 4) for s, v in val_bpt.items()}
     if reference is not None:

@@ -18,14 +18,19 @@ from typing import Literal
 import numpy as np
 
 from dlf.recipes import Recipe
-from dlf.runs import RunDir, image_grid, load_arrays, new_figure, save_arrays
+from dlf.runs import RunDir
 from dlf.scratch.losses import softmax_cross_entropy
 from dlf.scratch.mlp import architecture_rows, mlp
 from dlf.scratch.optim import SGD
 from dlf.scratch.recipes.mnist_data import mnist_splits
-from dlf.scratch.schedules import Constant, CosineAnnealing, LinearWarmup
-from dlf.scratch.state import load_state_dict, state_dict
-from dlf.scratch.trainer import History, evaluate, fit, predict, steps_per_epoch
+from dlf.scratch.recipes.mnist_report import (
+    plot_iterations,
+    plot_learning_curves,
+    report_misclassified,
+    save_weights,
+    warmup_then,
+)
+from dlf.scratch.trainer import evaluate, fit, predict, steps_per_epoch
 
 
 @dataclass
@@ -49,24 +54,6 @@ class MnistMLPConfig:
     seed: int = 0
 
 
-def plot_learning_curves(history: History, title: str = ""):
-    """Two panels: loss (train, validation) and accuracy (train, validation) against epoch."""
-    fig, axes = new_figure(2, 1, size=(5.0, 3.6))
-    for ax, key, label in ((axes[0, 0], "loss", "loss"), (axes[0, 1], "acc", "accuracy")):
-        ax.plot(history.epoch, getattr(history, f"train_{key}"), label="train (running)")
-        ax.plot(history.epoch, getattr(history, f"val_{key}"), label="validation")
-        if history.best_epoch is not None:
-            ax.axvline(history.best_epoch, color="gray", linestyle=":", label="best epoch")
-        ax.set_xlabel("epoch")
-        ax.set_ylabel(label)
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize="small")
-    if title:
-        fig.suptitle(title)
-    fig.tight_layout()
-    return fig
-
-
 def run(config: MnistMLPConfig, run_dir: RunDir) -> dict:
     rng = np.random.default_rng(config.seed)
     data = mnist_splits(config.val_fraction, config.train_subset, seed=config.seed)
@@ -79,16 +66,10 @@ def run(config: MnistMLPConfig, run_dir: RunDir) -> dict:
         [*architecture_rows(model, (784,)), ["", "total", "", model.num_parameters()]],
     )
 
-    total = config.epochs * steps_per_epoch(len(data.y_train), config.batch_size)
-    warmup = min(
-        config.warmup_epochs * steps_per_epoch(len(data.y_train), config.batch_size), total
+    steps = steps_per_epoch(len(data.y_train), config.batch_size)
+    schedule = warmup_then(
+        config.lr, config.schedule, config.warmup_epochs * steps, config.epochs * steps
     )
-    after = (
-        CosineAnnealing(config.lr, max(total - warmup, 1))
-        if config.schedule == "cosine"
-        else Constant(config.lr)
-    )
-    schedule = LinearWarmup(after, warmup, start_factor=0.1) if warmup > 0 else after
     optimizer = SGD(config.lr, momentum=config.momentum, nesterov=config.momentum > 0)
 
     start = time.perf_counter()
@@ -112,11 +93,12 @@ def run(config: MnistMLPConfig, run_dir: RunDir) -> dict:
     test_loss, test_acc = evaluate(model, data.x_test, data.y_test)
     val_loss, val_acc = evaluate(model, data.x_val, data.y_val)
 
-    weights = run_dir.path / "model.safetensors"
-    save_arrays(weights, state_dict(model))
-    reloaded = mlp(sizes, config.activation, config.dropout, config.batch_norm)
-    load_state_dict(reloaded, load_arrays(weights))
-    reload_ok = bool(np.array_equal(predict(reloaded, data.x_test), predict(model, data.x_test)))
+    weights, reload_ok = save_weights(
+        run_dir,
+        model,
+        lambda: mlp(sizes, config.activation, config.dropout, config.batch_norm),
+        data.x_test,
+    )
 
     run_dir.figure(
         "learning_curves",
@@ -124,34 +106,20 @@ def run(config: MnistMLPConfig, run_dir: RunDir) -> dict:
         caption="Loss and accuracy per epoch. Train figures are running means over the epoch's "
         "mini-batches (dropout on); validation is measured after each epoch (dropout off).",
     )
-    steps = np.arange(len(history.batch_loss))
-    fig, axes = new_figure(2, 1, size=(5.0, 3.4))
-    axes[0, 0].plot(steps, history.batch_loss, linewidth=0.5)
-    axes[0, 0].set(xlabel="iteration", ylabel="mini-batch loss", yscale="log")
-    axes[0, 1].plot(steps, [schedule(int(t)) for t in steps])
-    axes[0, 1].set(xlabel="iteration", ylabel="learning rate")
-    fig.tight_layout()
-    run_dir.figure("iterations", fig, caption="Every mini-batch's loss, and the schedule.")
-
+    run_dir.figure(
+        "iterations",
+        plot_iterations(history, schedule),
+        caption="Every mini-batch's loss, and the schedule.",
+    )
     pred = np.argmax(predict(model, data.x_test), axis=1)
-    wrong = np.flatnonzero(pred != data.y_test)[:40]
-    if len(wrong):
-        run_dir.figure(
-            "misclassified",
-            image_grid(
-                data.x_test[wrong].reshape(-1, 28, 28),
-                [f"{data.y_test[i]} → {pred[i]}" for i in wrong],
-            ),
-            caption=f"The first {len(wrong)} misclassified test digits (true → predicted) of "
-            f"{int(np.sum(pred != data.y_test))}.",
-        )
+    report_misclassified(run_dir, data.x_test.reshape(-1, 28, 28), data.y_test, pred)
     run_dir.text(
         "Result",
         f"Test accuracy {100 * test_acc:.2f}% ({len(data.y_test)} images, scored once with the "
         f"weights of epoch {history.best_epoch}, the lowest validation loss), after "
         f"{history.epochs_run} epochs in {train_seconds:.1f} s of training "
         f"({train_seconds / max(history.epochs_run, 1):.2f} s an epoch on {data.sizes}). "
-        f"Weights: {weights.name} (safetensors; reloaded predictions identical: {reload_ok}).",
+        f"Weights: {weights} (safetensors; reloaded predictions identical: {reload_ok}).",
     )
     return {
         "test_accuracy": test_acc,
@@ -162,7 +130,7 @@ def run(config: MnistMLPConfig, run_dir: RunDir) -> dict:
         "epochs_run": history.epochs_run,
         "train_seconds": round(train_seconds, 2),
         "parameters": model.num_parameters(),
-        "weights_file": weights.name,
+        "weights_file": weights,
         "weights_reload_identical": reload_ok,
     }
 
