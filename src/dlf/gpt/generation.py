@@ -99,7 +99,10 @@ def complete(
         raise ValueError("the prompt is empty: give at least one character (e.g. '\\n')")
     model, tokenizer = trained.model.eval(), trained.tokenizer
     device = next(model.parameters()).device
-    ids = torch.tensor(encode_checked(tokenizer, prompt, "prompt"), device=device)
+    ids = torch.tensor(
+        encode_checked(tokenizer, prompt, "prompt", "use characters of its training text"),
+        device=device,
+    )
     if settings.strategy == "beam":
         if max_new_tokens == 0:
             return TextStream([], tokenizer)

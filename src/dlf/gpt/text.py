@@ -90,10 +90,15 @@ def source_stamp(data: str) -> tuple:
     return tuple((str(f.resolve()), f.stat().st_size, f.stat().st_mtime_ns) for f in files)
 
 
-def encode_checked(tokenizer: Tokenizer, text: str, source: str) -> list[int]:
+def encode_checked(
+    tokenizer: Tokenizer,
+    text: str,
+    source: str,
+    advice: str = "remove them from the text, or train a new model on it (no init_from)",
+) -> list[int]:
     """``tokenizer.encode(text)``; characters a char tokenizer does not know are a
-    TextDataError naming them (a byte-level BPE encodes every text). Special tokens written in
-    the text (``<|endoftext|>``) become their own ids."""
+    TextDataError naming them and ending with ``advice`` (a byte-level BPE encodes every
+    text). Special tokens written in the text (``<|endoftext|>``) become their own ids."""
     if isinstance(tokenizer, BPETokenizer):
         return tokenizer.encode(text, allowed_special="all")
     unknown = sorted(set(text) - tokenizer.stoi.keys())
@@ -101,8 +106,7 @@ def encode_checked(tokenizer: Tokenizer, text: str, source: str) -> list[int]:
         shown = ", ".join(repr(c) for c in unknown[:20]) + (", ..." if len(unknown) > 20 else "")
         raise TextDataError(
             f"{source}: {len(unknown)} character(s) that the model's character tokenizer cannot "
-            f"encode: {shown}; remove them from the text, or train a new model on it "
-            "(no init_from)"
+            f"encode: {shown}; {advice}"
         )
     return tokenizer.encode(text)
 

@@ -86,9 +86,11 @@ MODULES: tuple[PathModule, ...] = (
         "Convolutional networks",
         "dlf.cnn",
         (
-            _c("Convolution from scratch (im2col)", "cnn-mnist",
+            _c("Convolution from scratch (im2col)", "scratch-cnn",
                "scratch/layers/conv.py", "scratch/im2col.py"),
-            _c("Pooling from scratch", "cnn-mnist", "scratch/layers/pooling.py"),
+            _c("Pooling from scratch", "scratch-cnn", "scratch/layers/pooling.py"),
+            _c("A CNN trained from scratch on MNIST", "scratch-cnn",
+               "scratch/recipes/scratch_cnn.py"),
             _c("Batch normalisation", "batchnorm", "scratch/layers/batchnorm2d.py"),
             _c("Receptive fields", None, "cnn/receptive_field.py"),
             _c("LeNet-5 and AlexNet", "architectures",
@@ -99,7 +101,8 @@ MODULES: tuple[PathModule, ...] = (
             _c("Layer tables: shapes, parameters, multiply-adds", None, "cnn/summary.py"),
             _c("Transfer learning", "transfer"),
         ),
-        ("cnn-mnist", "cnn-fashion", "resnet-depth", "batchnorm", "transfer", "architectures"),
+        ("scratch-cnn", "cnn-mnist", "cnn-fashion", "resnet-depth", "batchnorm", "transfer",
+         "architectures"),
         "dlf.cnn.checkpoints",
     ),
     PathModule(

@@ -56,6 +56,7 @@ from dlf.runs import RunDir, line_plot
 from dlf.sampling import generate, sample
 
 SPECIAL_TOKENS = ("<|endoftext|>",)
+PROMPT_ADVICE = "give a prompt= of characters the text holds"
 
 
 @dataclass
@@ -204,7 +205,7 @@ def preflight(config: TextLMConfig) -> None:
     n_train, n_val = len(corpus.train_tokens), len(corpus.val_tokens)
     check_length(n_train, block_size, corpus.source, "training part", windows)
     check_length(n_val, block_size, corpus.source, f"validation part ({config.val_fraction:.0%})")
-    encode_checked(corpus.tokenizer, config.prompt, "prompt")
+    encode_checked(corpus.tokenizer, config.prompt, "prompt", PROMPT_ADVICE)
     if config.compare_with:
         compare = load_trained(config.compare_with)
         encode_checked(compare.tokenizer, corpus.val_text, f"compare_with={config.compare_with}")
@@ -277,7 +278,9 @@ def generate_sample(config: TextLMConfig, model: GPT, tokenizer: Tokenizer) -> s
     strategy = functools.partial(
         sample, temperature=config.temperature, top_k=config.top_k, generator=generator
     )
-    prompt = torch.tensor(encode_checked(tokenizer, config.prompt, "prompt"), device=device)
+    prompt = torch.tensor(
+        encode_checked(tokenizer, config.prompt, "prompt", PROMPT_ADVICE), device=device
+    )
     tokens = generate(model.step_fn(), prompt, config.sample_tokens, strategy)
     return config.prompt + "".join(TextStream(tokens, tokenizer))
 
@@ -290,26 +293,32 @@ def read_metrics(folder: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
 
 
-def loss_figure(run_dir: RunDir, parent: TrainedGPT | None) -> None:
-    """Train and validation loss; when fine-tuning, the parent run's curves first (phase 1)
-    and this run's after them, shifted by the parent's steps (phase 2)."""
+def loss_series(run_dir: RunDir, parent: TrainedGPT | None) -> dict[str, tuple[list, list]]:
+    """The curves of the loss figure, ``label -> (steps, losses)``: training (each logged batch)
+    and the evaluations (train, val); when fine-tuning, the parent run's evaluations first
+    (phase 1, read from its metrics.jsonl) and this run's after them, its steps shifted by the
+    parent's (phase 2)."""
+    if parent is None:
+        keys = (("loss", "train (batch)"), ("train_loss", "train"), ("val_loss", "validation"))
+        return {label: run_dir.series(key) for key, label in keys}
     series = {}
-    offset = 0
-    if parent is not None:
-        offset = parent.step
-        records = read_metrics(parent.folder)
+    records = read_metrics(parent.folder)
+    phases = [
+        ("phase 1 (pre-training)", 0, records),
+        ("phase 2 (fine-tuning)", parent.step, run_dir.history),
+    ]
+    for phase, offset, rows in phases:
         for key, label in (("train_loss", "train"), ("val_loss", "validation")):
-            rows = [r for r in records if key in r]
-            series[f"phase 1 (pre-training): {label}"] = (
-                [r["step"] for r in rows],
-                [r[key] for r in rows],
+            kept = [r for r in rows if key in r]
+            series[f"{phase}: {label}"] = (
+                [r["step"] + offset for r in kept],
+                [r[key] for r in kept],
             )
-    phase = "phase 2 (fine-tuning): " if parent is not None else ""
-    for key, label in (("loss", "train (batch)"), ("train_loss", "train"), ("val_loss", "val")):
-        if parent is not None and key == "loss":
-            continue
-        steps, values = run_dir.series(key)
-        series[phase + label] = ([s + offset for s in steps], values)
+    return series
+
+
+def loss_figure(run_dir: RunDir, parent: TrainedGPT | None) -> None:
+    """The loss curves of :func:`loss_series` in the report."""
     caption = (
         "Training loss of each logged batch, and the loss of fixed train/validation batches at "
         "every evaluation."
@@ -317,10 +326,11 @@ def loss_figure(run_dir: RunDir, parent: TrainedGPT | None) -> None:
     if parent is not None:
         caption = (
             f"Both phases: pre-training ({parent.folder}, {parent.step} steps, read from its "
-            "metrics.jsonl), then fine-tuning from its checkpoint on this run's text (steps "
-            "continue from there). The loss of fixed train/validation batches at every "
-            "evaluation; each phase on its own text."
+            "metrics.jsonl), then fine-tuning from its checkpoint on this run's text, steps "
+            "counted on from there. The loss of fixed train/validation batches at every "
+            "evaluation, each phase on its own text."
         )
+    series = loss_series(run_dir, parent)
     run_dir.figure("loss", line_plot(series, "step", "cross-entropy (nats/token)"), caption=caption)
 
 
