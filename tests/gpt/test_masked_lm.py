@@ -24,10 +24,13 @@ def test_mask_tokens_rates():
     assert not bool((inputs[~chosen] == mask_id).any())
 
 
+@pytest.mark.parametrize("positional", ["rope", "learned"])
 @pytest.mark.parametrize("position", [0, 3, 7])
-def test_every_output_sees_every_input(position):
+def test_every_output_sees_every_input(position, positional):
     torch.manual_seed(0)
-    model = MaskedLM(MaskedLMConfig(vocab_size=11, block_size=8, n_layer=2, n_head=2, n_embd=16))
+    config = MaskedLMConfig(vocab_size=11, block_size=8, n_layer=2, n_head=2, n_embd=16,
+                            positional=positional)  # fmt: skip
+    model = MaskedLM(config)
     model = model.double().eval()
     captured = []
     model.wte.register_forward_hook(lambda m, i, out: captured.append(out))

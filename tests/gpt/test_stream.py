@@ -69,8 +69,9 @@ def test_text_is_streamed_before_the_end_and_the_stop_prefix_is_held_back():
     stream = iter(TextStream(tokenizer.encode("ab\nba\n\nzz"), tokenizer, ["\n\n"]))
     assert next(stream) == "a"
     assert next(stream) == "b"
-    assert next(stream) == "ba"  # "\n" was held back until "b" showed it was not "\n\n"
-    assert list(stream) == []
+    assert next(stream) == "\nb"  # "\n" was held back until "b" showed it was not "\n\n"
+    assert next(stream) == "a"
+    assert list(stream) == []  # "\n\n": the end, not shown
 
 
 def test_held_text_is_what_an_interrupt_would_lose():
@@ -105,7 +106,11 @@ def test_a_character_split_over_byte_tokens_is_shown_whole():
 
 @pytest.mark.parametrize(
     ("text", "stops", "expected"),
-    [("ab\n\ncd", ["\n\n", "c"], (2, "\n\n")), ("abc", ["x"], None), ("aab", ["a", "aa"], (0, "aa"))],
+    [
+        ("ab\n\ncd", ["\n\n", "c"], (2, "\n\n")),
+        ("abc", ["x"], None),
+        ("aab", ["a", "aa"], (0, "aa")),
+    ],
 )
 def test_first_stop(text, stops, expected):
     assert first_stop(text, stops) == expected

@@ -8,6 +8,7 @@ import json
 from dlf.cli.errors import UsageError
 from dlf.cli.tools import parse_modules
 from dlf.recipes import get_recipe, parse_overrides, recipe_names, run_recipe, sweep
+from dlf.recipes.runner import is_main_process
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -39,8 +40,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     recipe = get_recipe(args.recipe)
     config = recipe.make_config(args.quick, parse_overrides(args.pairs))
     run_dir, summary = run_recipe(recipe, config, args.runs_dir, args.quiet)
-    print(json.dumps(summary, indent=2))
-    print(f"report: {run_dir.path / 'report.html'}")
+    if is_main_process():  # under torchrun the other ranks' run folders are temporary
+        print(json.dumps(summary, indent=2))
+        print(f"report: {run_dir.path / 'report.html'}")
     return 0
 
 

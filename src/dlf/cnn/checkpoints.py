@@ -19,7 +19,7 @@ from dlf.cnn.models.vgg import VGG_STAGES, vgg_features
 from dlf.cnn.receptive_field import measure_receptive_field, receptive_field
 from dlf.cnn.recipes.resnet_depth import layer_gradient_norms
 from dlf.cnn.recipes.transfer import class_subset, train_on_target, transfer_models
-from dlf.cnn.small_nets import small_cnn
+from dlf.cnn.small_nets import small_resnet
 from dlf.cnn.train import TrainConfig, fit
 from dlf.path import Checkpoint, Evidence
 from dlf.scratch.layers import BatchNorm2d, Conv2d
@@ -135,30 +135,32 @@ def check_batchnorm_modes() -> Evidence:
 
 
 def check_transfer_beats_scratch() -> Evidence:
-    """A tiny CNN pretrained on MNIST 0-4, fine-tuned on 10 labels per digit 5-9, vs scratch."""
+    """A tiny ResNet pretrained on MNIST 0-4, fine-tuned on 10 labels per digit 5-9, vs scratch.
+
+    Same architecture, target set, steps and seed; only the starting weights differ.
+    """
     torch.manual_seed(0)
-    data = image_tensors("mnist", 0.0, train_subset=6000, test_subset=2000, seed=0)
+    data = image_tensors("mnist", 0.0, train_subset=4000, test_subset=1000, seed=0)
     source = class_subset(data, (0, 1, 2, 3, 4))
     target = class_subset(data, (5, 6, 7, 8, 9), per_class=10, seed=0)
-    config = TrainConfig(epochs=1, batch_size=64, lr=0.05, weight_decay=0.0)
+    config = TrainConfig(epochs=2, batch_size=32, lr=0.05, weight_decay=0.0)
 
     def net() -> torch.nn.Module:
-        return small_cnn(5, 1, 28, channels=(8, 16), kernel=3, hidden=32, dropout=0.0)
+        return small_resnet(5, 1, widths=(8, 16, 32), stem=8)
 
     pretrained = net()
-    fit(pretrained, source, config)
+    source_accuracy = fit(pretrained, source, config).final["test"].accuracy
     torch.manual_seed(1)
     models = transfer_models(pretrained, net(), 5)
     del models["linear probe"]
-    target_config = dataclasses.replace(config, epochs=15, batch_size=25)
-    configs = {"scratch": target_config, "fine-tune": dataclasses.replace(target_config, lr=0.02)}
-    results = train_on_target(models, target, configs)
+    target_config = dataclasses.replace(config, epochs=10, batch_size=25)
+    results = train_on_target(models, target, dict.fromkeys(models, target_config))
     acc = {m: r.final["test"].accuracy for m, r in results.items()}
     return Evidence(
-        acc["fine-tune"] > acc["scratch"] + 0.05,
-        f"test accuracy on digits 5-9 with 50 labels: fine-tuned {acc['fine-tune']:.1%}, "
-        f"scratch {acc['scratch']:.1%} (pretrained on {len(source.y_train)} digits 0-4 for 1 "
-        "epoch); >= 5 points better required",
+        acc["fine-tune"] >= acc["scratch"] + 0.1,
+        f"test accuracy on digits 5-9 after 20 steps on 50 labels: fine-tuned "
+        f"{acc['fine-tune']:.1%}, scratch {acc['scratch']:.1%} (>= 10 points better required; "
+        f"pretrained on {len(source.y_train)} digits 0-4 for 2 epochs: {source_accuracy:.1%})",
     )
 
 

@@ -1,6 +1,7 @@
 """Module 4: language models: tokenizers, the GPT, and its training (one process or DDP).
 
-Read in this order: tokenizer -> model -> data -> train (-> checkpoint, distributed).
+Read in this order: tokenizer -> model -> data -> train (-> checkpoint, distributed); then,
+for your own text: text -> trained (load a run, loss and perplexity) -> stream -> generation.
 The training loop is ``dlf.gpt.train.train``. The torch-based names are imported on first use
 (PEP 562), so ``dlf.gpt.tokenizer`` stays free of torch.
 """
@@ -19,6 +20,17 @@ _LAZY = {
     "TrainResult": "dlf.gpt.train",
     "NonFiniteLossError": "dlf.gpt.train",
     "load_gpt": "dlf.gpt.checkpoint",
+    "TrainedGPT": "dlf.gpt.trained",
+    "TextEval": "dlf.gpt.trained",
+    "CheckpointNotFound": "dlf.gpt.trained",
+    "load_trained": "dlf.gpt.trained",
+    "evaluate_text": "dlf.gpt.trained",
+    "evaluate_tokens": "dlf.gpt.trained",
+    "TextStream": "dlf.gpt.stream",
+    "SampleSettings": "dlf.gpt.generation",
+    "complete": "dlf.gpt.generation",
+    "read_text": "dlf.gpt.text",
+    "TextDataError": "dlf.gpt.text",
 }
 
 

@@ -14,6 +14,11 @@ from dlf.recipes.recipe import Recipe
 from dlf.runs import RunDir, line_plot
 
 
+def is_main_process() -> bool:
+    """False on the ranks other than 0 of a ``torchrun`` launch (``RANK`` set), else True."""
+    return int(os.environ.get("RANK", "0")) == 0
+
+
 def run_recipe(
     recipe: Recipe, config: Any, runs_dir: str | Path = "runs", quiet: bool = False
 ) -> tuple[RunDir, dict[str, Any]]:
@@ -29,7 +34,7 @@ def run_recipe(
         dataset_files(name)
     if recipe.preflight is not None:
         recipe.preflight(config)
-    if int(os.environ.get("RANK", "0")) != 0:
+    if not is_main_process():
         with tempfile.TemporaryDirectory(prefix=f"dlf-rank{os.environ['RANK']}-") as scratch:
             run_dir = RunDir.create(scratch, recipe.name, config, quiet=True)
             return run_dir, run_dir.finish(recipe.run(config, run_dir))

@@ -83,5 +83,5 @@ RECIPE = Recipe(
     },
     datasets=lambda c: ("fashion-mnist",),
     # measured wall seconds on the shared 2 cores under load ~12, OMP_NUM_THREADS=1
-    durations={"quick": 32.2},  # full: see the closing note
+    durations={"quick": 32.2, "full": 2661.0},  # full: 92.81%, below the 93% target
 )

@@ -3,8 +3,9 @@
 Source task: the images of ``source_classes`` (Fashion-MNIST's T-shirt, trouser, pullover, dress,
 coat by default), all of them. Target task: ``target_classes`` (sandal, shirt, sneaker, bag, ankle
 boot) with only ``labels_per_class`` labelled training images each; tested on every test image of
-those classes. A small CNN (``dlf.cnn.small_cnn``) is pretrained on the source, then its last
-linear layer ``fc`` is replaced by a new one ``W in R^{K x d}`` for the target's ``K`` classes and
+those classes. A small residual net (``dlf.cnn.small_resnet``: three stages of BasicBlocks, global
+average pooling, one linear layer ``fc``) is pretrained on the source, then ``fc`` is replaced by
+a new one ``W in R^{K x d}`` for the target's ``K`` classes and
 
 - scratch:      a fresh net of the same architecture, every weight trained on the target set;
 - linear probe: the pretrained layers frozen (no gradient, batch norm on its running statistics),
@@ -34,7 +35,7 @@ from torch import nn
 
 from dlf.cnn.data import ImageTensors, image_tensors
 from dlf.cnn.models.resnet import ResNet, resnet18
-from dlf.cnn.small_nets import small_cnn
+from dlf.cnn.small_nets import small_resnet
 from dlf.cnn.train import FitResult, TrainConfig, fit
 from dlf.recipes import Recipe
 from dlf.runs import RunDir, line_plot
@@ -48,16 +49,16 @@ class TransferConfig:
     source_classes: tuple[int, ...] = (0, 1, 2, 3, 4)
     target_classes: tuple[int, ...] = (5, 6, 7, 8, 9)
     labels_per_class: int = 20  # labelled target training images per class
-    channels: tuple[int, ...] = (32, 64)
-    kernel: int = 5
-    hidden: int = 256
-    dropout: float = 0.25
-    pretrain_epochs: int = 4
+    widths: tuple[int, ...] = (32, 64, 128)
+    blocks: tuple[int, ...] = (1, 1, 1)
+    stem: int = 24
+    pretrain_epochs: int = 3
     pretrain_subset: int = 0  # source training images used; 0 = all
     batch_size: int = 128  # pretraining
-    lr: float = 0.05  # pretraining, scratch and linear probe
-    finetune_lr: float = 0.01
-    epochs: int = 30  # on the target set, for each method
+    lr: float = 0.05  # pretraining and scratch
+    probe_lr: float = 0.1
+    finetune_lr: float = 0.05
+    epochs: int = 20  # on the target set, for each method
     target_batch_size: int = 25
     momentum: float = 0.9
     weight_decay: float = 5e-4
@@ -239,7 +240,7 @@ def run(config: TransferConfig, run_dir: RunDir) -> dict:
         keep = torch.randperm(len(target.y_test), generator=torch.Generator().manual_seed(0))
         keep = keep[: config.test_subset].sort().values
         target = dataclasses.replace(target, x_test=target.x_test[keep], y_test=target.y_test[keep])
-    channels, side = data.image_shape[0], data.image_shape[-1]
+    channels = data.image_shape[0]
     base = TrainConfig(
         momentum=config.momentum,
         weight_decay=config.weight_decay,
@@ -271,8 +272,7 @@ def run(config: TransferConfig, run_dir: RunDir) -> dict:
             )
 
         def net(num_classes: int) -> nn.Module:
-            return small_cnn(num_classes, channels, side, config.channels, config.kernel,
-                             config.hidden, config.dropout)  # fmt: skip
+            return small_resnet(num_classes, channels, config.widths, config.blocks, config.stem)
 
         torch.manual_seed(config.seed)
         pretrained = net(len(config.source_classes))
@@ -295,7 +295,7 @@ def run(config: TransferConfig, run_dir: RunDir) -> dict:
     )
     configs = {
         "scratch": target_base,
-        "linear probe": target_base,
+        "linear probe": dataclasses.replace(target_base, lr=config.probe_lr),
         "fine-tune": dataclasses.replace(target_base, lr=config.finetune_lr),
     }
     results = train_on_target(models, target, configs, run_dir)
@@ -353,8 +353,8 @@ RECIPE = Recipe(
     config=TransferConfig,
     run=run,
     quick={
-        "channels": (8, 16),
-        "hidden": 32,
+        "widths": (8, 16, 16),
+        "stem": 8,
         "pretrain_epochs": 1,
         "pretrain_subset": 2000,
         "epochs": 3,

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import torch
@@ -37,8 +38,9 @@ from dlf.transformer.seq2seq_training import TrainSettings, evaluate, torch_thre
 @dataclass
 class MaskedLMRecipeConfig:
     """The masked LM and the GPT share the shape and training fields (``n_layer`` ...
-    ``learning_rate``); ``gpt_init_from`` loads the GPT from a gpt-shakespeare-char run instead.
-    ``seq2seq_*``: the Module 3 Transformer (a task of ``dlf.data.sequences``)."""
+    ``learning_rate``); ``positional``: the masked LM's positions (see ``MaskedLMConfig``; the
+    GPT keeps its learned ones); ``gpt_init_from`` loads the GPT from a gpt-shakespeare-char
+    run instead. ``seq2seq_*``: the Module 3 Transformer (a task of ``dlf.data.sequences``)."""
 
     n_layer: int = 4
     n_head: int = 4
@@ -51,6 +53,7 @@ class MaskedLMRecipeConfig:
     eval_interval: int = 100
     eval_batches: int = 20
     mask_prob: float = 0.15
+    positional: Literal["rope", "learned"] = "rope"
     gpt_init_from: str = ""
     seq2seq_task: str = "reverse"
     seq2seq_steps: int = 600
@@ -182,7 +185,7 @@ def run(config: MaskedLMRecipeConfig, run_dir: RunDir) -> dict:
     with torch_threads(c.threads):
         torch.manual_seed(c.seed)
         mlm = MaskedLM(MaskedLMConfig(tokenizer.vocab_size, c.block_size, c.n_layer, c.n_head,
-                                      c.n_embd))  # fmt: skip
+                                      c.n_embd, positional=c.positional))  # fmt: skip
         run_dir.say(f"masked LM: {sum(p.numel() for p in mlm.parameters()):,} parameters")
         mlm_result = train_masked_lm(mlm, train_tokens, val_tokens, train_config, c.mask_prob,
                                      log=prefixed_log(run_dir, "mlm_"))  # fmt: skip
@@ -214,7 +217,8 @@ def run(config: MaskedLMRecipeConfig, run_dir: RunDir) -> dict:
         ["", "encoder-only (this masked LM; BERT)", "decoder-only (GPT)",
          "encoder-decoder (Transformer, Module 3)"],
         [
-            ["attention", "bidirectional self-attention", "causal self-attention",
+            ["attention", f"bidirectional self-attention ({c.positional} positions)",
+             "causal self-attention (learned positions)",
              "bidirectional encoder; causal decoder + cross-attention to the encoder"],
             ["predicts", "the hidden tokens of a corrupted text, from both sides",
              "the next token from the ones before", "the next output token from the whole "

@@ -154,9 +154,9 @@ def build_tokenizer(
     """
     if kind == "char":
         return CharTokenizer.from_text(text)
-    if vocab_size < 256 + len(SPECIAL_TOKENS):
-        raise ConfigError(f"vocab_size must be at least {256 + len(SPECIAL_TOKENS)} (256 bytes "
-                          f"+ {len(SPECIAL_TOKENS)} special token), got {vocab_size}")  # fmt: skip
+    smallest = 256 + len(SPECIAL_TOKENS)  # the bytes and <|endoftext|>
+    if vocab_size < smallest:
+        raise ConfigError(f"vocab_size must be at least {smallest}, got {vocab_size}")
     return BPETokenizer.train(
         train_text,
         vocab_size,
