@@ -84,8 +84,7 @@ def check_vgg_receptive_field() -> Evidence:
         fields.append(f"{row.receptive_field}/{measured.extent}")
     return Evidence(
         agree,
-        "VGG-16 conv stack, formula/measured receptive field after each pool: "
-        + ", ".join(fields),
+        "VGG-16 conv stack, formula/measured receptive field after each pool: " + ", ".join(fields),
     )
 
 
@@ -186,6 +185,9 @@ CHECKPOINTS = [
         check_batchnorm_modes,
     ),
     Checkpoint(
-        2, "transfer", "transfer beats scratch on the small target set", check_transfer_beats_scratch
+        2,
+        "transfer",
+        "transfer beats scratch on the small target set",
+        check_transfer_beats_scratch,
     ),
 ]

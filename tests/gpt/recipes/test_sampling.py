@@ -30,3 +30,11 @@ def test_quick_run(tmp_path):
     assert summary["gpt_val_loss"] < 3.5  # from ln 65 = 4.17
     assert check_self_contained(run_dir.path / "report.html") == 2
     assert "side by side" in (run_dir.path / "report.html").read_text()
+
+
+def test_init_from_a_folder_without_a_run_is_refused(tmp_path):
+    from dlf.data import DataError
+    from dlf.gpt.recipes.small_gpt import load_char_gpt
+
+    with pytest.raises(DataError, match="checkpoint"):
+        load_char_gpt(tmp_path)

@@ -86,7 +86,8 @@ class WindowedLoss:
     """An ``on_step`` hook for ``fit``: the mean training loss of every ``every`` iterations.
 
     ``points`` holds ``(iteration, mean loss)`` with ``iteration`` the number of steps done
-    at the end of the window. Example: ``every=2`` and losses 4, 2, 1, 1 -> ``[(2, 3.0), (4, 1.0)]``.
+    at the end of the window. Example: ``every=2`` and losses 4, 2, 1, 1 ->
+    ``[(2, 3.0), (4, 1.0)]``.
     """
 
     def __init__(self, every: int):
@@ -102,7 +103,10 @@ class WindowedLoss:
 
 
 def error_series(series: tuple[list, list]) -> tuple[list, list]:
-    """``(steps, accuracies)`` -> ``(steps, 1 - accuracies)``: ``([1], [0.9])`` -> ``([1], [0.1])``."""
+    """``(steps, accuracies)`` -> ``(steps, 1 - accuracies)``.
+
+    Example: ``([1], [0.9])`` -> ``([1], [0.1])`` (up to rounding).
+    """
     steps, acc = series
     return steps, [1.0 - a for a in acc]
 
@@ -127,7 +131,7 @@ def notes(errors: dict[str, float], first: dict[str, float], depths: tuple[int, 
             f"could copy the {shallow}-layer net and set its extra layers to the identity: the "
             "solver does not find that solution."
             if degraded
-            else f"In this run the deeper plain net did NOT train worse than the shallower one "
+            else "In this run the deeper plain net did NOT train worse than the shallower one "
             "(no degradation seen at this budget)."
         ),
         (
@@ -273,4 +277,7 @@ RECIPE = Recipe(
         "grad_batch": 32,
     },
     datasets=lambda c: (c.dataset,),
+    # quick measured on the shared, loaded 2-core machine; the full setting was not run here
+    # (estimated from CPU time per image: about an hour on 2 free cores)
+    durations={"quick": 24.0},
 )

@@ -315,5 +315,8 @@ RECIPE = Recipe(
         "sample_tokens": 60,
     },
     datasets=lambda c: ("tinyshakespeare",),
-    durations={},
+    durations={
+        "quick": 34.5,
+        "full": 599.0,
+    },  # wall s of `dlf run`, 2 shared cores, load average 7-15
 )

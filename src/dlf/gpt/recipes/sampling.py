@@ -276,5 +276,8 @@ RECIPE = Recipe(
         "beam_width": 2,
     },
     datasets=lambda c: ("tinyshakespeare",),
-    durations={},
+    durations={
+        "quick": 32.0,
+        "full": 531.0,
+    },  # wall s of `dlf run`, 2 shared cores, load average 7-15
 )

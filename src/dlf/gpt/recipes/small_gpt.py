@@ -10,11 +10,11 @@ from pathlib import Path
 
 import numpy as np
 
-from dlf.gpt.checkpoint import load_gpt
 from dlf.gpt.data import split_tokens
 from dlf.gpt.model import GPT, GPTConfig
 from dlf.gpt.tokenizer import CharTokenizer
 from dlf.gpt.train import TrainConfig, TrainResult, train
+from dlf.gpt.trained import load_trained
 from dlf.runs import RunDir
 
 
@@ -41,15 +41,17 @@ def prefixed_log(run_dir: RunDir, prefix: str):
 
 
 def load_char_gpt(run_dir: str | Path) -> SmallGPT:
-    """The GPT and ``tokenizer.json`` of a ``gpt-shakespeare-char`` run directory."""
-    folder = Path(run_dir).expanduser()
-    tokenizer_file = folder / "tokenizer.json"
-    if not tokenizer_file.is_file():
-        raise FileNotFoundError(
-            f"no tokenizer.json in {folder}: give the run directory of a gpt-shakespeare-char run"
+    """The GPT and character tokenizer of a ``gpt-shakespeare-char`` run directory
+    (:func:`dlf.gpt.trained.load_trained`); a BPE run is refused, since these recipes compare
+    characters."""
+    trained = load_trained(run_dir)
+    if not isinstance(trained.tokenizer, CharTokenizer):
+        raise ValueError(
+            f"{run_dir} holds a {type(trained.tokenizer).__name__}; give the run directory of a "
+            "character-level run (gpt-shakespeare-char)"
         )
-    model = load_gpt(folder)
-    return SmallGPT(model, CharTokenizer.load(tokenizer_file), f"loaded from {folder}")
+    source = f"loaded from {trained.folder} (step {trained.step})"
+    return SmallGPT(trained.model, trained.tokenizer, source)
 
 
 def train_char_gpt(

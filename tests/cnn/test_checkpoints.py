@@ -1,0 +1,49 @@
+"""Module 2's checkpoints all pass in seconds, and their probes can fail."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+
+from dlf.cnn.checkpoints import CHECKPOINTS, CONV_CASES, conv_max_difference
+from dlf.path import Checkpoint, run_checkpoint
+from dlf.scratch.layers import Conv2d
+from tests.conftest import data_available
+
+
+@pytest.mark.parametrize("checkpoint", CHECKPOINTS, ids=lambda c: c.name)
+def test_checkpoint_passes_quickly(checkpoint):
+    assert isinstance(checkpoint, Checkpoint) and checkpoint.module == 2
+    if checkpoint.name == "transfer" and not data_available("mnist"):
+        pytest.skip("MNIST not in $DLF_DATA")
+    start = time.perf_counter()
+    result = run_checkpoint(checkpoint)
+    assert result.status == "pass", result.figure
+    assert result.figure and not result.figure.startswith("error")
+    assert time.perf_counter() - start < 30  # a few seconds; generous for a loaded machine
+
+
+def test_the_five_claims_of_the_issue():
+    assert [c.name for c in CHECKPOINTS] == [
+        "convolution", "receptive field", "skip connections", "batch norm", "transfer",
+    ]  # fmt: skip
+
+
+class OffByOneConv(Conv2d):
+    """A planted bug: the weight gradient is scaled wrongly."""
+
+    def backward(self, dout):
+        dx = super().backward(dout)
+        self.grads["W"] *= 1.001
+        return dx
+
+
+def test_conv_probe_catches_a_wrong_gradient(monkeypatch):
+    import dlf.cnn.checkpoints as cps
+
+    assert conv_max_difference(CONV_CASES[0], np.random.default_rng(0)) < 1e-10
+    monkeypatch.setattr(cps, "Conv2d", OffByOneConv)
+    assert conv_max_difference(CONV_CASES[0], np.random.default_rng(0)) > 1e-6
+    assert not cps.check_conv_equals_torch().passed
