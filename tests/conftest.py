@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
+
+import pytest
 
 # One thread per test process: `make test` runs two processes (pytest -n 2) on two cores, and
 # small tensors gain nothing from more threads. Set before NumPy or torch is first imported.
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
-from pathlib import Path
-
-import pytest
 
 _SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 

@@ -48,5 +48,4 @@ def _parity(
 @pytest.fixture
 def torch_parity():
     """``torch_parity(layer, x, torch_fn)``: see :func:`_parity`."""
-    torch.set_num_threads(1)
     return _parity
