@@ -151,6 +151,6 @@ RECIPE = Recipe(
         "steps": 25,
         "batch_size": 32,
     },  # fmt: skip
-    # measured wall s on the shared 2-core machine at load 10-15 (CPU: quick 4.4 s, full 153 s)
-    durations={"quick": 57.9, "full": 1588.9},
+    # measured wall s, shared 2-core machine (quick: lightly loaded; full: load 10-15, CPU 153 s)
+    durations={"quick": 7.6, "full": 1588.9},
 )

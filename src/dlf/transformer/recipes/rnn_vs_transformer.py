@@ -238,6 +238,6 @@ RECIPE = Recipe(
         "gradient_len": 12,
         "gradient_batch": 8,
     },  # fmt: skip
-    # measured wall s on the shared 2-core machine at load 10-15 (CPU: quick 4.4 s, full 288 s)
-    durations={"quick": 57.3, "full": 2199.4},
+    # measured wall s, shared 2-core machine (quick: lightly loaded; full: load 10-15, CPU 288 s)
+    durations={"quick": 8.0, "full": 2199.4},
 )

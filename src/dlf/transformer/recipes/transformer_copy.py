@@ -176,6 +176,6 @@ RECIPE = Recipe(
         "steps": 120,
         "eval_every": 0,
     },  # fmt: skip
-    # measured wall s on the shared 2-core machine at load 10-15 (CPU: quick 5.6 s, full 36 s)
-    durations={"quick": 72.5, "full": 350.5},
+    # measured wall s, shared 2-core machine (quick: lightly loaded; full: load 10-15, CPU 36 s)
+    durations={"quick": 10.1, "full": 350.5},
 )
