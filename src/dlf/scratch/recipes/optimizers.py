@@ -240,5 +240,5 @@ RECIPE = Recipe(
         "hidden": (64,),
     },
     datasets=lambda c: ("mnist",),
-    durations={"quick": 6.4, "full": 110.0},  # measured, load average ~10 on 2 cores
+    durations={"quick": 6.0, "full": 110.0},  # measured, load average ~10 on 2 cores
 )
