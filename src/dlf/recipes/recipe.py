@@ -19,8 +19,10 @@ class Recipe:
     returns the summary (final figures). ``datasets(config)`` names the data sets the run needs,
     so they are found (or the run refused) before any folder is made; ``preflight(config)``, if
     given, checks the rest of the input (paths, files) then, raising a ``dlf.data.DataError``
-    for what cannot be used. ``durations`` are the
-    measured wall times on the project's 2-core machine, as ``{"quick": s, "full": s}``.
+    for what cannot be used. ``durations`` are measured wall times on the project's 2-core
+    machine, as ``{"quick": s, "full": s}``: the run's own ``seconds`` from its summary.json
+    (quick: from ``make demo`` on an idle machine; full: from ``dlf run NAME`` on a machine
+    shared with other work, so upper bounds).
     """
 
     name: str
