@@ -151,6 +151,6 @@ RECIPE = Recipe(
         "steps": 25,
         "batch_size": 32,
     },  # fmt: skip
-    # measured wall s, shared 2-core machine (quick: lightly loaded; full: load 10-15, CPU 153 s)
+    # wall s: quick on an idle machine (make demo); full: load 10-15, CPU 153 s
     durations={"quick": 0.7, "full": 1588.9},
 )

@@ -238,6 +238,6 @@ RECIPE = Recipe(
         "gradient_len": 12,
         "gradient_batch": 8,
     },  # fmt: skip
-    # measured wall s, shared 2-core machine (quick: lightly loaded; full: load 10-15, CPU 288 s)
+    # wall s: quick on an idle machine (make demo); full: load 10-15, CPU 288 s
     durations={"quick": 0.7, "full": 2199.4},
 )

@@ -176,6 +176,6 @@ RECIPE = Recipe(
         "steps": 120,
         "eval_every": 0,
     },  # fmt: skip
-    # measured wall s, shared 2-core machine (quick: lightly loaded; full: load 10-15, CPU 36 s)
+    # wall s: quick on an idle machine (make demo); full: load 10-15, CPU 36 s
     durations={"quick": 1.6, "full": 350.5},
 )
