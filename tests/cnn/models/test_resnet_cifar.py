@@ -60,3 +60,15 @@ def test_forward_shapes(plain, in_channels, size):
 def test_bad_depth_is_refused(depth):
     with pytest.raises(ValueError, match="6n"):
         resnet_cifar(depth)
+
+
+@pytest.mark.parametrize("plain", [False, True])
+def test_without_batch_norm(plain):
+    with_bn = resnet_cifar(20, plain=plain)
+    without = resnet_cifar(20, plain=plain, batch_norm=False)
+    bn_params = sum(p.numel() for m in with_bn.modules() if isinstance(m, nn.BatchNorm2d)
+                    for p in m.parameters())  # fmt: skip
+    assert not any(isinstance(m, nn.BatchNorm2d) for m in without.modules())
+    count = sum(p.numel() for p in without.parameters())
+    assert count == sum(p.numel() for p in with_bn.parameters()) - bn_params
+    assert without(torch.randn(2, 3, 32, 32)).shape == (2, 10)

@@ -87,7 +87,8 @@ class BasicBlock(nn.Module):
 
     ``(N, in_channels, H, W)`` -> ``(N, width, H/stride, W/stride)``. ``downsample`` is the
     shortcut when shapes change (identity when ``None``); ``residual=False`` drops the shortcut
-    altogether and gives the block of a "plain" net (Section 4.1).
+    altogether and gives the block of a "plain" net (Section 4.1). ``batch_norm=False`` puts
+    identities where the batch norms were (to study a net without normalisation).
     """
 
     expansion = 1
@@ -99,13 +100,15 @@ class BasicBlock(nn.Module):
         stride: int = 1,
         downsample: nn.Module | None = None,
         residual: bool = True,
+        batch_norm: bool = True,
     ):
         super().__init__()
+        norm = nn.BatchNorm2d if batch_norm else lambda channels: nn.Identity()
         self.conv1 = conv3x3(in_channels, width, stride)
-        self.bn1 = nn.BatchNorm2d(width)
+        self.bn1 = norm(width)
         self.relu1 = nn.ReLU(inplace=True)
         self.conv2 = conv3x3(width, width)
-        self.bn2 = nn.BatchNorm2d(width)
+        self.bn2 = norm(width)
         self.downsample = downsample
         self.relu2 = nn.ReLU(inplace=True)
         self.residual = residual

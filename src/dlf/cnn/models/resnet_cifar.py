@@ -28,11 +28,17 @@ CIFAR_WIDTHS = (16, 32, 64)
 class ResNetCIFAR(nn.Module):
     """``(N, in_channels, 32, 32)`` -> logits ``(N, num_classes)``; 28x28 and other sides work too.
 
-    ``depth = 6n + 2``; ``plain=True`` removes every shortcut.
+    ``depth = 6n + 2``; ``plain=True`` removes every shortcut; ``batch_norm=False`` every batch
+    norm (not the paper's nets: to see what normalisation does to their gradients).
     """
 
     def __init__(
-        self, depth: int = 20, plain: bool = False, num_classes: int = 10, in_channels: int = 3
+        self,
+        depth: int = 20,
+        plain: bool = False,
+        num_classes: int = 10,
+        in_channels: int = 3,
+        batch_norm: bool = True,
     ):
         super().__init__()
         if depth < 8 or (depth - 2) % 6 != 0:
@@ -40,12 +46,15 @@ class ResNetCIFAR(nn.Module):
         n = (depth - 2) // 6
         self.depth, self.plain = depth, plain
         self.conv1 = conv3x3(in_channels, CIFAR_WIDTHS[0])
-        self.bn1 = nn.BatchNorm2d(CIFAR_WIDTHS[0])
+        self.bn1 = nn.BatchNorm2d(CIFAR_WIDTHS[0]) if batch_norm else nn.Identity()
         self.relu = nn.ReLU(inplace=True)
         channels = CIFAR_WIDTHS[0]
         shortcut = "none" if plain else "zero_pad"
         for i, width in enumerate(CIFAR_WIDTHS):
-            stage = make_stage(BasicBlock, channels, width, n, 1 if i == 0 else 2, shortcut)
+            stride = 1 if i == 0 else 2
+            stage = make_stage(
+                BasicBlock, channels, width, n, stride, shortcut, batch_norm=batch_norm
+            )
             self.add_module(f"layer{i + 1}", stage)
             channels = width
         self.avgpool = nn.AdaptiveAvgPool2d(1)
@@ -62,7 +71,11 @@ class ResNetCIFAR(nn.Module):
 
 
 def resnet_cifar(
-    depth: int, plain: bool = False, num_classes: int = 10, in_channels: int = 3
+    depth: int,
+    plain: bool = False,
+    num_classes: int = 10,
+    in_channels: int = 3,
+    batch_norm: bool = True,
 ) -> ResNetCIFAR:
     """The CIFAR ResNet of depth ``6n + 2`` (20, 32, 44, 56, 110), or its plain twin."""
-    return ResNetCIFAR(depth, plain, num_classes, in_channels)
+    return ResNetCIFAR(depth, plain, num_classes, in_channels, batch_norm)
