@@ -36,5 +36,6 @@ RECIPE = Recipe(
     ToyConfig,
     run,
     quick={"steps": 3},
+    settings={"fast": {"steps": 5, "lr": 0.3}},
     datasets=lambda c: (c.dataset,) if c.dataset else (),
 )

@@ -52,6 +52,26 @@ def test_run_writes_a_run_directory(tmp_path, capsys):
     assert str(run_dir / "report.html") in out
 
 
+def test_a_named_setting_then_overrides(tmp_path, capsys):
+    argv = ["run", "toy", "--setting", "fast", "lr=0.2", "--runs-dir", str(tmp_path)]
+    status, _, _ = _run(capsys, *argv)
+    assert status == 0
+    (run_dir,) = (tmp_path / "toy").iterdir()
+    config = json.loads((run_dir / "config.json").read_text())
+    assert (config["steps"], config["lr"]) == (5, 0.2)
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [(["--setting", "slow"], "toy has no setting 'slow'; its settings: fast"),
+     (["--setting", "fast", "--quick"], "not both")],
+)  # fmt: skip
+def test_a_bad_setting_is_one_line_and_writes_nothing(tmp_path, capsys, extra, message):
+    status, _, err = _run(capsys, "run", "toy", *extra, "--runs-dir", str(tmp_path))
+    assert status == 2 and message in _one_line(err)
+    assert not tmp_path.joinpath("toy").exists()
+
+
 def test_unknown_recipe_names_the_valid_ones(tmp_path, capsys):
     status, _, err = _run(capsys, "run", "no-such-recipe", "--runs-dir", str(tmp_path))
     assert status == 2
@@ -161,3 +181,4 @@ def test_list_shows_each_recipe(capsys):
     status, out, _ = _run(capsys, "list")
     assert status == 0
     assert any(line.startswith("toy ") for line in out.splitlines())
+    assert "dlf run toy --setting fast  (steps=5 lr=0.3)" in out.splitlines()

@@ -19,9 +19,12 @@ def _common(parser: argparse.ArgumentParser) -> None:
 
 def add_run(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("recipe", help="recipe name (see dlf list)")
-    parser.usage = "dlf run RECIPE [--quick] [--runs-dir DIR] [--quiet] [key=value ...]"
+    parser.usage = (
+        "dlf run RECIPE [--quick | --setting NAME] [--runs-dir DIR] [--quiet] [key=value ...]"
+    )
     parser.set_defaults(takes_pairs="key=value config overrides")
     _common(parser)
+    parser.add_argument("--setting", default=None, help="a named setting of the recipe (dlf list)")
 
 
 def add_sweep(parser: argparse.ArgumentParser) -> None:
@@ -38,7 +41,7 @@ def add_path(parser: argparse.ArgumentParser) -> None:
 
 def cmd_run(args: argparse.Namespace) -> int:
     recipe = get_recipe(args.recipe)
-    config = recipe.make_config(args.quick, parse_overrides(args.pairs))
+    config = recipe.make_config(args.quick, parse_overrides(args.pairs), args.setting)
     run_dir, summary = run_recipe(recipe, config, args.runs_dir, args.quiet)
     if is_main_process():  # under torchrun the other ranks' run folders are temporary
         print(json.dumps(summary, indent=2))
@@ -71,6 +74,10 @@ def cmd_list(args: argparse.Namespace) -> int:
     for row in [headers, *rows]:
         print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
     print("quick/full: wall time measured on a 2-core CPU machine")
+    for name in recipe_names():
+        for setting, overrides in get_recipe(name).settings.items():
+            pairs = " ".join(f"{k}={v}" for k, v in overrides.items())
+            print(f"dlf run {name} --setting {setting}  ({pairs})")
     return 0
 
 

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from dlf.recipes.config import apply_overrides
+from dlf.recipes.config import ConfigError, apply_overrides
 from dlf.runs import RunDir
 
 
@@ -22,7 +22,9 @@ class Recipe:
     for what cannot be used. ``durations`` are measured wall times on the project's 2-core
     machine, as ``{"quick": s, "full": s}``: the run's own ``seconds`` from its summary.json
     (quick: from ``make demo`` on an idle machine; full: from ``dlf run NAME`` on a machine
-    shared with other work, so upper bounds).
+    shared with other work, so upper bounds). ``settings`` are named override sets of the
+    full setting, each measured to reach a result its recipe states (``dlf run NAME --setting
+    KEY``), e.g. a setting tuned for a time budget.
     """
 
     name: str
@@ -34,10 +36,25 @@ class Recipe:
     datasets: Callable[[Any], tuple[str, ...]] = lambda config: ()
     preflight: Callable[[Any], None] | None = None
     durations: dict[str, float] = field(default_factory=dict)
+    settings: dict[str, dict[str, Any]] = field(default_factory=dict)
 
-    def make_config(self, quick: bool = False, overrides: dict[str, Any] | None = None) -> Any:
-        """The full (or quick) config with ``overrides`` applied on top."""
+    def make_config(
+        self,
+        quick: bool = False,
+        overrides: dict[str, Any] | None = None,
+        setting: str | None = None,
+    ) -> Any:
+        """The full config, then the quick setting or the named ``setting``, then ``overrides``."""
+        if quick and setting:
+            raise ConfigError("give --quick or --setting, not both")
+        if setting and setting not in self.settings:
+            named = ", ".join(self.settings) or "none"
+            raise ConfigError(
+                f"{self.name} has no setting {setting!r}; its settings: {named} (see dlf list)"
+            )
         config = self.config()
         if quick:
             config = apply_overrides(config, self.quick)
+        if setting:
+            config = apply_overrides(config, self.settings[setting])
         return apply_overrides(config, overrides or {})
