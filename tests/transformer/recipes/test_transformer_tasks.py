@@ -1,7 +1,7 @@
 import pytest
 
 from dlf.recipes import CATALOG, get_recipe, run_recipe
-from dlf.transformer.recipes.transformer_tasks import RECIPE
+from dlf.transformer.recipes.transformer_tasks import RECIPE, per_task
 from tests.report_checks import check_self_contained
 
 
@@ -28,7 +28,13 @@ def test_full_setting_covers_the_four_tasks():
     assert RECIPE.make_config().tasks == ("reverse", "sort", "addition", "dates")
 
 
-def test_step_counts_must_match_the_tasks(tmp_path):
-    config = RECIPE.make_config(quick=True, overrides={"steps": "[10,20,30]"})
-    with pytest.raises(ValueError, match="one per task"):
+@pytest.mark.parametrize("field", ["steps", "n_train"])
+def test_per_task_counts_must_match_the_tasks(tmp_path, field):
+    config = RECIPE.make_config(quick=True, overrides={field: "[10,20,30]"})
+    with pytest.raises(ValueError, match=f"{field}=.*one per task"):
         run_recipe(RECIPE, config, tmp_path, quiet=True)
+
+
+def test_per_task():
+    assert per_task("steps", (5,), ("a", "b")) == {"a": 5, "b": 5}
+    assert per_task("n_train", (1, 2), ("a", "b")) == {"a": 1, "b": 2}

@@ -12,7 +12,10 @@ net has the lower one. The report shows
   on one batch of training images (training mode: batch statistics), plain vs residual.
 
 Full setting (the defaults): Fashion-MNIST, all 60,000 training images, 6 epochs at batch 128 for
-each of the four nets, about an hour on 2 free CPU cores (``durations``). ``dataset=cifar10`` runs
+each of the four nets: 47 minutes on 2 CPU cores (``durations``). Measured: final-epoch training
+error plain-20 5.12%, plain-56 13.32%, ResNet-20 3.90%, ResNet-56 3.76%: degradation, and a
+deeper residual net that trains better, by a small margin at this budget (the paper's gap needs
+its 64,000 iterations; this is 2,814). ``dataset=cifar10`` runs
 the paper's data set when it is in ``$DLF_DATA`` (add ``crop_padding=4 flip=True`` for the paper's
 augmentation).
 """
@@ -127,7 +130,8 @@ def notes(errors: dict[str, float], first: dict[str, float], depths: tuple[int, 
         f"Final-epoch training error: {p_s} {errors[p_s]:.2%}, {p_d} {errors[p_d]:.2%}; "
         f"{r_s} {errors[r_s]:.2%}, {r_d} {errors[r_d]:.2%}.",
         (
-            f"The deeper plain net trains WORSE than the shallower one (degradation), although it "
+            f"The deeper plain net trains WORSE than the shallower one, by "
+            f"{100 * (errors[p_d] - errors[p_s]):.2f} points (degradation), although it "
             f"could copy the {shallow}-layer net and set its extra layers to the identity: the "
             "solver does not find that solution."
             if degraded
@@ -135,7 +139,8 @@ def notes(errors: dict[str, float], first: dict[str, float], depths: tuple[int, 
             "(no degradation seen at this budget)."
         ),
         (
-            "The deeper residual net trains BETTER than the shallower one: with identity "
+            f"The deeper residual net trains BETTER than the shallower one, by "
+            f"{100 * (errors[r_s] - errors[r_d]):.2f} points: with identity "
             "shortcuts the extra blocks only have to learn a residual F(x) = H(x) - x, and "
             "near-zero residuals are easy to reach."
             if improved
@@ -279,5 +284,5 @@ RECIPE = Recipe(
     datasets=lambda c: (c.dataset,),
     # quick measured on the shared, loaded 2-core machine; the full setting was not run here
     # (estimated from CPU time per image: about an hour on 2 free cores)
-    durations={"quick": 2.8},
+    durations={"quick": 2.8, "full": 2838.0},
 )

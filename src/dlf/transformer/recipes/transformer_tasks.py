@@ -40,7 +40,9 @@ from dlf.transformer.seq2seq_training import (
 @dataclass
 class TransformerTasksConfig:
     tasks: tuple[str, ...] = ("reverse", "sort", "addition", "dates")
-    n_train: int = 20000
+    # one per task, or one for all. Addition's space is small: on 20,000 examples it reached
+    # training loss 0.001 but 98.3% on the test split (26,000 steps): memorised, not learned
+    n_train: tuple[int, ...] = (20000, 20000, 200000, 20000)
     n_test: int = 1000
     min_len: int = 3  # digit strings (reverse, sort)
     max_len: int = 10
@@ -63,13 +65,24 @@ class TransformerTasksConfig:
     threads: int = 1
 
 
-def task_for(name: str, c: TransformerTasksConfig) -> Seq2SeqTask:
+def per_task(field: str, values: tuple[int, ...], tasks: tuple[str, ...]) -> dict[str, int]:
+    """One value per task, or one for all: ``per_task("steps", (5,), ("a", "b"))`` ->
+    ``{"a": 5, "b": 5}``; a count that is neither is refused with what to give."""
+    if len(values) not in (1, len(tasks)):
+        raise ValueError(
+            f"{field}={values} gives {len(values)} values for {len(tasks)} tasks: give one per "
+            "task, or one for all"
+        )
+    return dict(zip(tasks, values * len(tasks) if len(values) == 1 else values, strict=True))
+
+
+def task_for(name: str, n_train: int, c: TransformerTasksConfig) -> Seq2SeqTask:
     """The task's splits; addition counts operand digits instead of string length."""
     if name == "addition":
         lengths = (1, c.addition_max_digits, c.addition_max_digits + 2)
     else:
         lengths = (c.min_len, c.max_len, c.long_len)
-    return make_task(name, c.n_train, c.n_test, *lengths, seed=c.seed)
+    return make_task(name, n_train, c.n_test, *lengths, seed=c.seed)
 
 
 def log_task(log: Callable[..., None], task: str, step: int, **metrics: float) -> None:
@@ -79,16 +92,11 @@ def log_task(log: Callable[..., None], task: str, step: int, **metrics: float) -
 
 def run(config: TransformerTasksConfig, run_dir: RunDir) -> dict:
     c = config
-    if len(c.steps) not in (1, len(c.tasks)):
-        raise ValueError(
-            f"steps={c.steps} gives {len(c.steps)} step counts for {len(c.tasks)} tasks: give "
-            "one per task, or one for all"
-        )
-    counts = c.steps * len(c.tasks) if len(c.steps) == 1 else c.steps
-    steps = dict(zip(c.tasks, counts, strict=True))
+    steps = per_task("steps", c.steps, c.tasks)
+    n_train = per_task("n_train", c.n_train, c.tasks)
     rows, summary, curves = [], {}, {}
     for name in c.tasks:
-        task = task_for(name, c)
+        task = task_for(name, n_train[name], c)
         with torch_threads(c.threads):
             torch.manual_seed(c.seed)
             model = Transformer(
@@ -152,7 +160,8 @@ def run(config: TransformerTasksConfig, run_dir: RunDir) -> dict:
     accuracies = [summary[f"{n}_test_exact_match"] for n in c.tasks]
     run_dir.text(
         "What this shows",
-        "One architecture and one set of training settings (only the number of steps differs) "
+        "One architecture and one set of training settings (only the numbers of steps and of "
+        "training examples differ) "
         f"for four tasks; the lowest in-distribution exact match is "
         f"{as_percent(min(accuracies))} (target 99%). The heat-maps show how each model routes "
         "information: in reverse, look for the cross-attention of decoder step i on source "
@@ -173,7 +182,7 @@ RECIPE = Recipe(
     run=run,
     quick={
         "tasks": ("reverse", "dates"),
-        "n_train": 600,
+        "n_train": (600,),
         "n_test": 50,
         "max_len": 5,
         "long_len": 7,
