@@ -22,8 +22,9 @@ def test_bench_report():
     report = bench_gpt(n_layer=1, n_head=2, n_embd=16, block_size=8, batch_size=2,
                        vocab_size=11, train_steps=2, new_tokens=12, repeats=1)  # fmt: skip
     values = {what: value for what, value, _ in report.rows}
-    assert len(values) == 4 and all(v > 0 for v in values.values())
-    cached, recomputed, speedup = list(values.values())[1:]
+    assert len(values) == 6 and all(v > 0 for v in values.values())
+    fp32, bf16, step_speedup, cached, recomputed, speedup = values.values()
+    assert step_speedup == pytest.approx(fp32 / bf16)
     assert speedup == pytest.approx(cached / recomputed)
     assert report.ratio == pytest.approx(1 / speedup)
     assert "identical tokens" in report.format()

@@ -69,3 +69,21 @@ def test_tokenizer_gpt2_encoding(capsys):
         pytest.skip("GPT-2 files not in $DLF_DATA")
     status, out, _ = _run(capsys, "tokenizer", "encode", "Hello world")
     assert status == 0 and out.splitlines()[0] == "[15496, 995]"
+
+
+def test_every_benchmark_of_the_issues_is_registered():
+    import importlib
+
+    from dlf.cli.tools import BENCHES
+
+    assert set(BENCHES) == {"mlp", "conv", "bpe", "gpt"}
+    for target in BENCHES.values():
+        module, function = target.split(":")
+        assert callable(getattr(importlib.import_module(module), function))
+
+
+def test_bench_gpt_runs_from_the_command_line(capsys):
+    args = ("n_layer=1", "n_head=2", "n_embd=16", "block_size=8", "batch_size=2",
+            "vocab_size=11", "train_steps=2", "new_tokens=12", "repeats=1")  # fmt: skip
+    status, out, _ = _run(capsys, "bench", "gpt", *args)
+    assert status == 0 and "speed-up of the KV cache" in out and "cpu-40s" in out

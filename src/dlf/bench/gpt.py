@@ -2,8 +2,10 @@
 without the KV cache.
 
 Training: the issue's reference shape (4 layers, 4 heads, 128 wide, block 64, batch 12, 65
-characters), timed through the one training loop :func:`dlf.gpt.train.train` on synthetic ids
-(the speed does not depend on the text); evaluations and checkpoints are not timed.
+characters) in float32 with PyTorch's fused attention, and as ``gpt-shakespeare-char``'s CPU
+speed settings run it (bf16 autocast, our attention), timed through the one training loop
+:func:`dlf.gpt.train.train` on synthetic ids (the speed does not depend on the text);
+evaluations and checkpoints are not timed.
 
 Generation: the same shape with a context of 512, so that 500 new tokens fit in it (with block
 64 the cache is dropped once the context is full, as nanoGPT does). Greedy decoding of 500
@@ -14,6 +16,7 @@ step recomputes the whole sequence, O(T^2) in all). The two must give the same t
 
 from __future__ import annotations
 
+import dataclasses
 import os
 
 import numpy as np
@@ -35,9 +38,12 @@ def generate_tokens(model: GPT, new_tokens: int, use_cache: bool, prompt: int = 
     return list(generate(model.step_fn(use_cache=use_cache), [prompt], new_tokens, greedy))
 
 
-def training_ms_per_iteration(config: GPTConfig, batch_size: int, steps: int, seed: int = 0):
+def training_ms_per_iteration(
+    config: GPTConfig, batch_size: int, steps: int, seed: int = 0, precision: str = "fp32"
+):
     """Milliseconds per optimizer step of :func:`dlf.gpt.train.train` (forward, backward, clip,
-    AdamW) on synthetic ids, the best of two runs of ``steps`` steps after a 2-step warm-up."""
+    AdamW) on synthetic ids, the best of two runs of ``steps`` steps after a 2-step warm-up.
+    ``precision``: TrainConfig's ("bf16": autocast)."""
     rng = np.random.default_rng(seed)
     n = max(20 * batch_size * (config.block_size + 1), 4096)
     tokens = rng.integers(0, config.vocab_size, size=n).astype(np.int64)
@@ -46,7 +52,8 @@ def training_ms_per_iteration(config: GPTConfig, batch_size: int, steps: int, se
         torch.manual_seed(seed)
         model = GPT(config)
         settings = TrainConfig(max_steps=max_steps, batch_size=batch_size, warmup_steps=1,
-                               eval_interval=10**9, eval_batches=1, device="cpu")  # fmt: skip
+                               eval_interval=10**9, eval_batches=1, device="cpu",
+                               precision=precision)  # fmt: skip
         result = train(model, tokens[: n * 9 // 10], tokens[n * 9 // 10 :], settings)
         if max_steps == steps:
             best = min(best, result.train_seconds / steps)
@@ -76,6 +83,9 @@ def bench_gpt(
                      dropout=0.0, attention="fused")  # fmt: skip
         train_config = GPTConfig(block_size=block_size, **shape)
         ms = training_ms_per_iteration(train_config, batch_size, train_steps)
+        # gpt-shakespeare-char's CPU speed settings: bf16 autocast and our attention
+        fast_config = dataclasses.replace(train_config, attention="ours")
+        fast_ms = training_ms_per_iteration(fast_config, batch_size, train_steps, precision="bf16")
 
         torch.manual_seed(0)
         model = GPT(GPTConfig(block_size=new_tokens + 1, **shape)).eval()
@@ -102,6 +112,8 @@ def bench_gpt(
                 ms,
                 "ms/iter",
             ),
+            ("training, the same in bf16 with our attention (cpu-40s)", fast_ms, "ms/iter"),
+            ("speed-up of the cpu-40s training step", ms / fast_ms, "x"),
             (f"generation {new_tokens} tokens, KV cache", with_cache, "tokens/s"),
             (f"generation {new_tokens} tokens, recomputed", without, "tokens/s"),
             ("speed-up of the KV cache", with_cache / without, "x"),

@@ -60,6 +60,7 @@ BENCHES = {
     "mlp": "dlf.bench.mlp:bench_mlp",
     "conv": "dlf.bench.conv:bench_conv",
     "bpe": "dlf.bench.bpe:bench_bpe",
+    "gpt": "dlf.bench.gpt:bench_gpt",
 }
 
 
