@@ -282,7 +282,7 @@ RECIPE = Recipe(
         "grad_batch": 32,
     },
     datasets=lambda c: (c.dataset,),
-    # quick measured on the shared, loaded 2-core machine; the full setting was not run here
-    # (estimated from CPU time per image: about an hour on 2 free cores)
+    # quick: on the shared, loaded 2-core machine; full: dlf run resnet-depth, 2 cores, mostly
+    # idle (a few minutes of other work slowed plain-20's epochs 2-5)
     durations={"quick": 2.8, "full": 2838.0},
 )
