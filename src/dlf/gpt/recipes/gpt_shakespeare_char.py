@@ -15,7 +15,7 @@ on this project's 2-core machine (AMD EPYC with AVX-512 BF16), ms per training s
   instructions, with softmax, layer norm and the loss in float32;
 - our attention (``attention=ours``: two matrix products and a softmax) instead of PyTorch's
   fused CPU kernel, which is no faster in float32 and 1.6x slower under bf16 autocast at T = 64;
-- learning rate 5e-3 instead of 3e-3 (validation 1.825 vs 1.839 after 1,500 steps);
+- learning rate 5e-3 instead of 3e-3 (validation 1.824 vs 1.839 after 1,600 steps);
 - both cores (``threads=2``).
 
 On a CPU without bf16 instructions ``precision=bf16`` is slower than float32: keep the default.
