@@ -13,7 +13,8 @@ training step (``dlf bench gpt threads=2``). Measured one change at a time on th
 2-core machine (AMD EPYC with AVX-512 BF16):
 
 - bf16 autocast (``precision=bf16``): the matrix products run in bfloat16 on the CPU's bf16
-  instructions, with softmax, layer norm and the loss in float32;
+  instructions, and so do the softmax, layer norm and GELU that take their outputs; the loss,
+  the weights and AdamW stay in float32;
 - our attention (``attention=ours``: two matrix products and a softmax) instead of PyTorch's
   fused CPU kernel, which is no faster in float32 and 1.6x slower under bf16 autocast at T = 64
   (31.4 vs 18.9 ms per step, 3 layers, 1 thread);
