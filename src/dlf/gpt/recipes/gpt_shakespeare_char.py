@@ -21,7 +21,8 @@ training step (``dlf bench gpt threads=2``). Measured one change at a time on th
 - learning rate 5e-3 instead of 3e-3 (validation 1.824 vs 1.839 after 1,600 steps);
 - both cores (``threads=2``).
 
-On a CPU without bf16 instructions ``precision=bf16`` is slower than float32: keep the default.
+On a CPU without bf16 instructions ``precision=bf16`` can be slower than float32 (not measured:
+this machine has them); time a few hundred steps both ways before choosing.
 """
 
 from __future__ import annotations
