@@ -82,6 +82,11 @@ class ZeroPadShortcut(nn.Module):
         return F.pad(x, (0, 0, 0, 0, 0, self.extra_channels))
 
 
+def batch_norm_or_identity(channels: int, batch_norm: bool = True) -> nn.Module:
+    """``nn.BatchNorm2d(channels)``, or ``nn.Identity()`` for a net without normalisation."""
+    return nn.BatchNorm2d(channels) if batch_norm else nn.Identity()
+
+
 class BasicBlock(nn.Module):
     """Two 3x3 convolutions: ``y = relu(bn2(conv2(relu(bn1(conv1(x))))) + shortcut(x))``.
 
@@ -103,12 +108,11 @@ class BasicBlock(nn.Module):
         batch_norm: bool = True,
     ):
         super().__init__()
-        norm = nn.BatchNorm2d if batch_norm else lambda channels: nn.Identity()
         self.conv1 = conv3x3(in_channels, width, stride)
-        self.bn1 = norm(width)
+        self.bn1 = batch_norm_or_identity(width, batch_norm)
         self.relu1 = nn.ReLU(inplace=True)
         self.conv2 = conv3x3(width, width)
-        self.bn2 = norm(width)
+        self.bn2 = batch_norm_or_identity(width, batch_norm)
         self.downsample = downsample
         self.relu2 = nn.ReLU(inplace=True)
         self.residual = residual

@@ -18,7 +18,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from dlf.cnn.models.resnet import BasicBlock, conv3x3, make_stage
+from dlf.cnn.models.resnet import BasicBlock, batch_norm_or_identity, conv3x3, make_stage
 from dlf.cnn.models.weight_init import he_normal_
 
 CIFAR_DEPTHS = (20, 32, 44, 56, 110)
@@ -46,7 +46,7 @@ class ResNetCIFAR(nn.Module):
         n = (depth - 2) // 6
         self.depth, self.plain = depth, plain
         self.conv1 = conv3x3(in_channels, CIFAR_WIDTHS[0])
-        self.bn1 = nn.BatchNorm2d(CIFAR_WIDTHS[0]) if batch_norm else nn.Identity()
+        self.bn1 = batch_norm_or_identity(CIFAR_WIDTHS[0], batch_norm)
         self.relu = nn.ReLU(inplace=True)
         channels = CIFAR_WIDTHS[0]
         shortcut = "none" if plain else "zero_pad"
