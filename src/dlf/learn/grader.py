@@ -1,0 +1,292 @@
+"""The grader's toolkit: call the learner's code, compare with the reference, name the mistake.
+
+An exercise's ``grade(g)`` receives a :class:`Grader` bound to the learner's module and records
+checks through it::
+
+    svm = g.function("svm_loss")
+    with g.case("N=1, C=3, seed 0"):
+        loss, dscores = g.call(svm, scores, y)
+        g.close("loss", loss, want_loss, mistakes=[Mistake("forgot to divide by N", want * N)])
+
+Every comparison is in float64 and normwise: ``relative_error`` of :mod:`dlf.scratch.gradcheck`
+(``max |a - b| / max(|a| + |b|)``). When a value is wrong, the grader tries the known mistakes
+the exercise lists (each a value that a particular wrong program would return) and then the
+generic ones (sign flipped, transposed, off by a constant factor such as N), and names the one
+that matches. An exception in the learner's code stops the grading with a
+:class:`LearnerError` that points at the learner's file and line.
+"""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import textwrap
+import traceback
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+
+from dlf.scratch.gradcheck import numerical_gradient, relative_error
+
+MATCH = 1e-6  # a wrong value "is" a known mistake when it agrees with it this well
+
+
+@dataclass(frozen=True)
+class Mistake:
+    """A known wrong answer: what a program with this mistake returns, and how to name it."""
+
+    message: str
+    value: Any
+
+
+@dataclass
+class Check:
+    """One verdict: ``what`` was checked ``on`` which input; ``detail`` says by how much."""
+
+    what: str
+    passed: bool
+    on: str = ""
+    detail: str = ""
+    diagnosis: str = ""
+
+    def line(self) -> str:
+        """``✓ loss (N=1, C=3)`` or ``✗ loss (N=1): relative error 0.5 — likely: ...``."""
+        mark = "✓" if self.passed else "✗"
+        text = f"{mark} {self.what}" + (f" [{self.on}]" if self.on else "")
+        if self.detail:
+            text += f": {self.detail}"
+        if self.diagnosis:
+            text += f"\n    likely mistake: {self.diagnosis}"
+        return text
+
+
+class LearnerError(Exception):
+    """The learner's code raised, or lacks a name the exercise asks for: grading stops here."""
+
+    def __init__(self, message: str, not_written: bool = False):
+        super().__init__(message)
+        self.not_written = not_written
+
+
+def learner_location(err: BaseException, path: Path) -> str:
+    """``file:line: code`` of the deepest frame of ``err``'s traceback inside ``path``, or ''."""
+    if isinstance(err, SyntaxError) and err.filename and Path(err.filename) == path:
+        return f"{path}:{err.lineno}: {(err.text or '').strip()}"
+    frames = [f for f in traceback.extract_tb(err.__traceback__) if Path(f.filename) == path]
+    if not frames:
+        return ""
+    f = frames[-1]
+    return f"{path}:{f.lineno}: {(f.line or '').strip()}"
+
+
+def loops_in(fn: Callable) -> list[str]:
+    """The Python loops in ``fn``'s source: ``["for (line 12)", "list comprehension (line 14)"]``.
+
+    Used where an exercise asks for vectorised code: every loop, over samples or otherwise, is
+    reported (a NumPy expression replaces each one).
+    """
+    try:
+        lines, start = inspect.getsourcelines(fn)
+    except (OSError, TypeError):
+        return []
+    tree = ast.parse(textwrap.dedent("".join(lines)))
+    kinds = {
+        ast.For: "for",
+        ast.While: "while",
+        ast.ListComp: "list comprehension",
+        ast.SetComp: "set comprehension",
+        ast.DictComp: "dict comprehension",
+        ast.GeneratorExp: "generator expression",
+    }
+    return [
+        f"{kinds[type(node)]} (line {start + node.lineno - 1})"
+        for node in ast.walk(tree)
+        if type(node) in kinds
+    ]
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float | np.floating):
+        return f"{float(value):.6g}"
+    return repr(value)
+
+
+def _first_difference(got: np.ndarray, want: np.ndarray) -> str:
+    """Where ``got`` is furthest from ``want``: ``at [1, 2]: got 0.5, expected 0.25``."""
+    if got.ndim == 0:
+        return f"got {_fmt(got.item())}, expected {_fmt(want.item())}"
+    diff = np.abs(got - want)
+    diff[~np.isfinite(diff)] = np.inf
+    idx = np.unravel_index(int(np.argmax(diff)), got.shape)
+    where = ", ".join(str(int(i)) for i in idx)
+    return f"at [{where}]: got {_fmt(got[idx])}, expected {_fmt(want[idx])}"
+
+
+@dataclass
+class Grader:
+    """Records the checks of one grading of ``module``, the learner's file at ``path``."""
+
+    module: ModuleType
+    path: Path
+    checks: list[Check] = field(default_factory=list)
+    on: str = ""
+
+    def function(self, name: str) -> Callable:
+        """The learner's function or class called ``name``; missing -> LearnerError."""
+        obj = getattr(self.module, name, None)
+        if obj is None:
+            raise LearnerError(f"{self.path.name} defines no {name!r}: keep the stub's names")
+        return obj
+
+    @contextmanager
+    def case(self, description: str) -> Iterator[None]:
+        """Checks recorded inside are labelled with this input, e.g. ``N=1, C=3, seed 0``."""
+        outer, self.on = self.on, description
+        try:
+            yield
+        finally:
+            self.on = outer
+
+    def call(self, fn: Callable, *args: Any, **kwargs: Any) -> Any:
+        """``fn(*args, **kwargs)``; an exception becomes a LearnerError naming file and line.
+
+        Array arguments must come back unchanged (a function that writes into its input breaks
+        its caller); use :meth:`call_inplace` where changing an argument is the point.
+        """
+        before = [a.copy() if isinstance(a, np.ndarray) else None for a in args]
+        out = self.call_inplace(fn, *args, **kwargs)
+        name = getattr(fn, "__name__", "your code")
+        for i, (old, new) in enumerate(zip(before, args, strict=True)):
+            if old is not None and not np.array_equal(old, new, equal_nan=True):
+                self.check(
+                    f"{name} leaves its inputs unchanged",
+                    False,
+                    f"argument {i + 1} {old.shape} was modified",
+                    "an in-place operation (+=, -=, a[...] =) on an input: work on a copy",
+                )
+        return out
+
+    def call_inplace(self, fn: Callable, *args: Any, **kwargs: Any) -> Any:
+        """``fn(*args, **kwargs)`` with no check that the arguments stay unchanged."""
+        try:
+            return fn(*args, **kwargs)
+        except Exception as err:
+            raise self.error(err, getattr(fn, "__name__", "your code")) from None
+
+    def error(self, err: BaseException, name: str) -> LearnerError:
+        """A LearnerError for ``err`` raised while running the learner's ``name``."""
+        where = learner_location(err, self.path)
+        if isinstance(err, NotImplementedError) and where:
+            return LearnerError(f"{name} is not written yet ({where})", not_written=True)
+        text = f"{name} raised {type(err).__name__}: {err}".splitlines()[0]
+        on = f" on input [{self.on}]" if self.on else ""
+        return LearnerError(f"{text}{on}" + (f"\n    at {where}" if where else ""))
+
+    def check(self, what: str, passed: bool, detail: str = "", diagnosis: str = "") -> bool:
+        """Record a verdict computed by the exercise itself."""
+        self.checks.append(Check(what, bool(passed), self.on, "" if passed else detail, diagnosis))
+        return bool(passed)
+
+    def close(
+        self,
+        what: str,
+        got: Any,
+        want: Any,
+        *,
+        rtol: float = 1e-7,
+        mistakes: tuple[Mistake, ...] | list[Mistake] = (),
+        factors: dict[str, float] | None = None,
+    ) -> bool:
+        """Check ``got`` against the reference ``want`` (shape, finiteness, relative error).
+
+        On a mismatch the diagnosis is the first of ``mistakes`` whose value ``got`` equals,
+        else a generic one: the sign flipped, the transpose, or a constant factor, named after
+        ``factors`` (``{"N": 8}`` turns a factor of 8 into "off by a factor N = 8").
+        """
+        want_a = np.asarray(want, dtype=np.float64)
+        try:
+            got_a = np.asarray(got, dtype=np.float64)
+        except (TypeError, ValueError):
+            return self.check(what, False, f"got {type(got).__name__}, expected an array")
+        if got_a.shape != want_a.shape:
+            diagnosis = ""
+            if got_a.shape == want_a.T.shape and got_a.ndim == 2:
+                diagnosis = "the result is transposed: check the order of a matrix product"
+            return self.check(
+                what, False, f"shape {got_a.shape}, expected {want_a.shape}", diagnosis
+            )
+        diagnosis = self.diagnose(got_a, want_a, mistakes, factors or {})
+        if not np.all(np.isfinite(got_a)) and np.all(np.isfinite(want_a)):
+            return self.check(what, False, "contains NaN or inf", diagnosis)
+        err = relative_error(got_a, want_a)
+        if err <= rtol:
+            return self.check(what, True)
+        detail = f"relative error {err:.1e} (tolerance {rtol:.0e}); {_first_difference(got_a, want_a)}"
+        return self.check(what, False, detail, diagnosis)
+
+    @staticmethod
+    def diagnose(
+        got: np.ndarray, want: np.ndarray, mistakes, factors: dict[str, float]
+    ) -> str:
+        """The name of the known or generic mistake that ``got`` matches, or ''."""
+        finite = np.all(np.isfinite(got))
+        for m in mistakes:
+            value = np.asarray(m.value, dtype=np.float64)
+            if value.shape == got.shape and finite and relative_error(got, value) <= MATCH:
+                return m.message
+            if not finite and not np.all(np.isfinite(value)):
+                return m.message
+        if not finite or not np.any(want):
+            return ""
+        if relative_error(got, -want) <= MATCH:
+            return "the sign is flipped"
+        if got.ndim == 2 and got.shape[0] == got.shape[1] and relative_error(got, want.T) <= MATCH:
+            return "the result is transposed: check the order of a matrix product"
+        scale = float(np.vdot(got, want) / np.vdot(want, want))
+        if abs(scale - 1) > 1e-3 and relative_error(got, scale * want) <= MATCH:
+            for name, value in factors.items():
+                if np.isclose(scale, value, rtol=1e-6):
+                    return f"off by a factor {name} = {value:g}"
+                if np.isclose(scale, 1 / value, rtol=1e-6):
+                    return f"off by a factor 1/{name} = 1/{value:g}"
+            whole = scale if abs(scale) >= 1 else 1 / scale
+            if abs(whole - round(whole)) < 1e-6:
+                return f"off by a constant factor {scale:.6g}"
+        return ""
+
+    def gradcheck(
+        self, what: str, f: Callable[[np.ndarray], float], x: np.ndarray, analytic: Any,
+        tol: float = 1e-7,
+    ) -> bool:
+        """Compare ``analytic`` with the centred-difference gradient of ``f`` at ``x`` (float64).
+
+        This needs no reference: the learner's own loss and gradient must agree with each other.
+        """
+        numeric = numerical_gradient(lambda v: float(self.call(f, v)), x)
+        return self.close(f"{what} (gradient check)", analytic, numeric, rtol=tol)
+
+    def no_loops(self, fn: Callable) -> bool:
+        """Vectorised code: no ``for``, ``while`` or comprehension in ``fn``."""
+        loops = loops_in(fn)
+        return self.check(
+            f"{fn.__name__} is vectorised (no Python loop)",
+            not loops,
+            "found " + ", ".join(loops),
+            "a loop over samples: express it with a matrix product, broadcasting or fancy "
+            "indexing",
+        )
+
+    def same_dtype(self, what: str, got: Any, want: np.dtype) -> bool:
+        """``got`` keeps the input's floating dtype (float32 in, float32 out)."""
+        dtype = getattr(got, "dtype", type(got))
+        return self.check(
+            f"{what} keeps the dtype {np.dtype(want).name}",
+            dtype == want,
+            f"got {dtype}",
+            "an operation promoted the result: keep constants as Python floats, not float64 arrays",
+        )

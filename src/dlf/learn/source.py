@@ -1,0 +1,119 @@
+"""Solutions from the project's own code: a stub's bodies filled with the reference's bodies.
+
+A stub declares what the learner writes (signature, docstring, ``raise NotImplementedError``).
+Where the project implements the same function or method, the solved file is the stub with each
+body replaced by the body of the project's implementation, and an import added for every global
+name that body reads (a helper, a constant). The formula stays in one place: the project's file.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import inspect
+import textwrap
+from collections.abc import Callable
+from types import ModuleType
+
+_BUILTINS = set(dir(builtins))
+
+
+def _find_def(tree: ast.Module, qualname: str) -> ast.FunctionDef:
+    """The ``def`` called ``qualname`` (``"f"`` or ``"Class.method"``) at the top of ``tree``."""
+    scope: list[ast.stmt] = tree.body
+    *outer, name = qualname.split(".")
+    for part in outer:
+        scope = next(n.body for n in scope if isinstance(n, ast.ClassDef) and n.name == part)
+    for node in scope:
+        if isinstance(node, ast.FunctionDef) and node.name == name:
+            return node
+    raise KeyError(f"the stub has no def {qualname!r}")
+
+
+def _body_start(fn: ast.FunctionDef) -> ast.stmt:
+    """The first statement after the docstring."""
+    first = fn.body[0]
+    docstring = isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant)
+    if docstring and isinstance(first.value.value, str) and len(fn.body) > 1:
+        return fn.body[1]
+    return first
+
+
+def top_level_names(tree: ast.Module) -> set[str]:
+    """Names a module defines at its top: imports, functions, classes and assignments."""
+    names: set[str] = set()
+    for node in tree.body:
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            names.update((a.asname or a.name).split(".")[0] for a in node.names)
+        elif isinstance(node, ast.FunctionDef | ast.ClassDef):
+            names.add(node.name)
+        elif isinstance(node, ast.Assign | ast.AnnAssign):
+            for target in node.targets if isinstance(node, ast.Assign) else [node.target]:
+                names.update(n.id for n in ast.walk(target) if isinstance(n, ast.Name))
+    return names
+
+
+def free_names(fn: ast.FunctionDef) -> set[str]:
+    """Global names that ``fn`` reads: loaded, never bound in it, not builtins.
+
+    Example: for ``def f(x): y = np.exp(x); return helper(y)`` -> ``{"np", "helper"}``.
+    """
+    bound = {a.arg for a in ast.walk(fn.args) if isinstance(a, ast.arg)}
+    loaded: set[str] = set()
+    for node in ast.walk(fn):
+        if isinstance(node, ast.Name):
+            (loaded if isinstance(node.ctx, ast.Load) else bound).add(node.id)
+        elif isinstance(node, ast.FunctionDef | ast.ClassDef) and node is not fn:
+            bound.add(node.name)
+    return loaded - bound - _BUILTINS
+
+
+def _import_line(name: str, module: ModuleType) -> str:
+    obj = getattr(module, name)
+    if isinstance(obj, ModuleType):
+        return f"import {obj.__name__}" + (f" as {name}" if obj.__name__ != name else "")
+    return f"from {module.__name__} import {name}"
+
+
+def fill_bodies(stub: str, references: dict[str, Callable | str]) -> str:
+    """``stub`` with the body of each ``def`` named in ``references`` taken from the reference.
+
+    ``references`` maps a qualified name of the stub (``"svm_loss"``, ``"Linear.forward"``) to the
+    project's function or method, or to the text of a body the exercise writes itself (where
+    the project has no such function, e.g. a version with loops). Docstrings stay the stub's;
+    imports for the global names the project's bodies read are added after the stub's imports.
+    """
+    tree = ast.parse(stub)
+    lines = stub.splitlines(keepends=True)
+    known = top_level_names(tree)
+    edits: list[tuple[int, int, str]] = []
+    imports: list[str] = []
+    for qualname, ref in references.items():
+        target = _find_def(tree, qualname)
+        start = _body_start(target)
+        indent = " " * start.col_offset
+        edits_end = target.end_lineno
+        if isinstance(ref, str):
+            edits.append((start.lineno - 1, edits_end, textwrap.indent(textwrap.dedent(ref).strip("\n") + "\n", indent)))
+            continue
+        ref_source = textwrap.dedent(inspect.getsource(ref))
+        ref_fn = ast.parse(ref_source).body[0]
+        assert isinstance(ref_fn, ast.FunctionDef)
+        ref_lines = ref_source.splitlines(keepends=True)
+        body = textwrap.dedent("".join(ref_lines[_body_start(ref_fn).lineno - 1 : ref_fn.end_lineno]))
+        body = textwrap.indent(body, indent)
+        edits.append((start.lineno - 1, target.end_lineno, body))
+        module = inspect.getmodule(ref)
+        for name in sorted(free_names(ref_fn) - known):
+            line = _import_line(name, module)
+            if line not in imports:
+                imports.append(line)
+    for first, last, body in sorted(edits, reverse=True):
+        lines[first:last] = [body]
+    if imports:
+        after = max(
+            (n.end_lineno for n in tree.body if isinstance(n, ast.Import | ast.ImportFrom)),
+            default=0,
+        )
+        lines[after:after] = [line + "\n" for line in imports]
+    return "".join(lines)

@@ -1,0 +1,31 @@
+"""Grading a text as if a learner had saved it, and the planted-mistake check every exercise has."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from dlf.learn import Grade, get_exercise, grade_file
+
+
+def grade_text(name: str, text: str, folder: Path) -> Grade:
+    """Grade ``text`` as the learner's file for exercise ``name`` (in this process)."""
+    exercise = get_exercise(name)
+    path = folder / Path(exercise.filename).name
+    path.write_text(text, encoding="utf-8")
+    return grade_file(exercise, path)
+
+
+def plant(name: str, old: str, new: str) -> str:
+    """The exercise's solution with one planted mistake: ``old`` (found exactly once) -> ``new``."""
+    solution = get_exercise(name).solution
+    assert solution.count(old) == 1, f"{old!r} is not exactly once in the {name} solution"
+    return solution.replace(old, new)
+
+
+def assert_caught(name: str, old: str, new: str, diagnosis: str, folder: Path) -> Grade:
+    """The planted mistake fails, and some failing check (or the error) names ``diagnosis``."""
+    grade = grade_text(name, plant(name, old, new), folder)
+    assert grade.state == "failing", f"{name}: the mistake {new!r} was not caught"
+    said = [c.diagnosis for c in grade.checks if not c.passed] + [grade.error]
+    assert any(diagnosis in s for s in said), (name, diagnosis, said)
+    return grade
