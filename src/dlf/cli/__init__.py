@@ -12,6 +12,7 @@ import sys
 from dlf.cli.commands import COMMANDS
 from dlf.cli.errors import UsageError
 from dlf.data import DataError
+from dlf.learn.catalog import UnknownExercise
 from dlf.recipes import ConfigError, UnknownRecipe
 
 
@@ -49,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args = parse_args(argv)
         return COMMANDS[args.command][2](args) or 0
-    except (UsageError, ConfigError, UnknownRecipe) as err:
+    except (UsageError, ConfigError, UnknownRecipe, UnknownExercise) as err:
         print(f"dlf: error: {err}", file=sys.stderr)
         return 2
     except DataError as err:

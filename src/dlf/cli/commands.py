@@ -6,6 +6,7 @@ import argparse
 from collections.abc import Callable
 
 from dlf.cli.gpt import add_eval, add_sample, cmd_eval, cmd_sample
+from dlf.cli.learn import add_learn, cmd_learn
 from dlf.cli.run import add_path, add_run, add_sweep, cmd_list, cmd_path, cmd_run, cmd_sweep
 from dlf.cli.tokenizer import add_tokenizer, cmd_tokenizer
 from dlf.cli.tools import (
@@ -60,6 +61,11 @@ COMMANDS: dict[str, Command] = {
         "loss and perplexity of a trained GPT: dlf eval RUN_DIR [data=PATH]",
         add_eval,
         cmd_eval,
+    ),
+    "learn": (
+        "write the pieces yourself and have dlf grade them: dlf learn init|list|check|watch|...",
+        add_learn,
+        cmd_learn,
     ),
     "bench": (
         "time ours against a peer in the same run: dlf bench mlp|conv|bpe",

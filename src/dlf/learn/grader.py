@@ -226,13 +226,13 @@ class Grader:
         err = relative_error(got_a, want_a)
         if err <= rtol:
             return self.check(what, True)
-        detail = f"relative error {err:.1e} (tolerance {rtol:.0e}); {_first_difference(got_a, want_a)}"
+        detail = (
+            f"relative error {err:.1e} (tolerance {rtol:.0e}); {_first_difference(got_a, want_a)}"
+        )
         return self.check(what, False, detail, diagnosis)
 
     @staticmethod
-    def diagnose(
-        got: np.ndarray, want: np.ndarray, mistakes, factors: dict[str, float]
-    ) -> str:
+    def diagnose(got: np.ndarray, want: np.ndarray, mistakes, factors: dict[str, float]) -> str:
         """The name of the known or generic mistake that ``got`` matches, or ''."""
         finite = np.all(np.isfinite(got))
         for m in mistakes:
@@ -260,7 +260,11 @@ class Grader:
         return ""
 
     def gradcheck(
-        self, what: str, f: Callable[[np.ndarray], float], x: np.ndarray, analytic: Any,
+        self,
+        what: str,
+        f: Callable[[np.ndarray], float],
+        x: np.ndarray,
+        analytic: Any,
         tol: float = 1e-7,
     ) -> bool:
         """Compare ``analytic`` with the centred-difference gradient of ``f`` at ``x`` (float64).
@@ -277,8 +281,7 @@ class Grader:
             f"{fn.__name__} is vectorised (no Python loop)",
             not loops,
             "found " + ", ".join(loops),
-            "a loop over samples: express it with a matrix product, broadcasting or fancy "
-            "indexing",
+            "a loop over samples: express it with a matrix product, broadcasting or fancy indexing",
         )
 
     def same_dtype(self, what: str, got: Any, want: np.dtype) -> bool:

@@ -67,7 +67,9 @@ def load_learner_module(path: Path) -> ModuleType:
     try:
         spec.loader.exec_module(module)
     except SyntaxError as err:
-        raise LearnerError(f"syntax error: {err.msg}\n    at {learner_location(err, path)}") from None
+        raise LearnerError(
+            f"syntax error: {err.msg}\n    at {learner_location(err, path)}"
+        ) from None
     except (Exception, SystemExit) as err:
         where = learner_location(err, path)
         raise LearnerError(
@@ -106,8 +108,11 @@ def grade_file(exercise: Exercise, path: Path) -> Grade:
             FAILING,
             grader.checks if grader else [],
             f"grading stopped: {type(err).__name__}: {err}".splitlines()[0]
-            + (f"\n    at {where}" if where else "\n    check what your code returns: its "
-               "docstring gives the types and shapes"),
+            + (
+                f"\n    at {where}"
+                if where
+                else "\n    check what your code returns: its docstring gives the types and shapes"
+            ),
         )
     ok = bool(grader.checks) and all(c.passed for c in grader.checks)
     return done(PASSED if ok else FAILING, grader.checks)
@@ -131,7 +136,12 @@ def grade_in_subprocess(exercise: Exercise, path: Path, timeout: float | None = 
     cmd = [sys.executable, "-m", "dlf.learn.worker", exercise.name, str(path)]
     try:
         proc = subprocess.run(
-            cmd, capture_output=True, text=True, timeout=limit, env=worker_env(), stdin=subprocess.DEVNULL
+            cmd,
+            capture_output=True,
+            text=True,
+            timeout=limit,
+            env=worker_env(),
+            stdin=subprocess.DEVNULL,
         )
     except subprocess.TimeoutExpired:
         return Grade(

@@ -94,13 +94,21 @@ def fill_bodies(stub: str, references: dict[str, Callable | str]) -> str:
         indent = " " * start.col_offset
         edits_end = target.end_lineno
         if isinstance(ref, str):
-            edits.append((start.lineno - 1, edits_end, textwrap.indent(textwrap.dedent(ref).strip("\n") + "\n", indent)))
+            edits.append(
+                (
+                    start.lineno - 1,
+                    edits_end,
+                    textwrap.indent(textwrap.dedent(ref).strip("\n") + "\n", indent),
+                )
+            )
             continue
         ref_source = textwrap.dedent(inspect.getsource(ref))
         ref_fn = ast.parse(ref_source).body[0]
         assert isinstance(ref_fn, ast.FunctionDef)
         ref_lines = ref_source.splitlines(keepends=True)
-        body = textwrap.dedent("".join(ref_lines[_body_start(ref_fn).lineno - 1 : ref_fn.end_lineno]))
+        body = textwrap.dedent(
+            "".join(ref_lines[_body_start(ref_fn).lineno - 1 : ref_fn.end_lineno])
+        )
         body = textwrap.indent(body, indent)
         edits.append((start.lineno - 1, target.end_lineno, body))
         module = inspect.getmodule(ref)

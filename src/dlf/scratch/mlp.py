@@ -36,6 +36,7 @@ def mlp(
     *,
     dtype: np.dtype | type = np.float32,
     rng: np.random.Generator | None = None,
+    parts: dict[str, type[Layer]] | None = None,
 ) -> Sequential:
     """A fully connected network with layer widths ``sizes = (d_0, d_1, ..., d_L)``.
 
@@ -44,7 +45,9 @@ def mlp(
     BatchNorm, if asked for, sits between the affine map and the activation (Ioffe & Szegedy),
     and its ``beta`` replaces the bias, which BatchNorm would cancel. Dropout (inverted, drop
     probability ``dropout``) follows each hidden activation. ``init`` names the weight scheme
-    of :func:`dlf.scratch.init.init_weight`; every random draw comes from ``rng``.
+    of :func:`dlf.scratch.init.init_weight`; every random draw comes from ``rng``. ``parts``
+    replaces layer classes by name (``{"Linear": MyLinear}``): a learner's own layers, with the
+    same constructor, train in the same network.
 
     Shapes: ``x`` (N, d_0) -> logits (N, d_L). Example: ``mlp((784, 512, 256, 10))`` is
     ``Linear(784, 512), ReLU, Linear(512, 256), ReLU, Linear(256, 10)``: 535,818 parameters.
@@ -55,19 +58,24 @@ def mlp(
     if activation not in ACTIVATIONS:
         raise ValueError(f"unknown activation {activation!r}: use one of {', '.join(ACTIVATIONS)}")
     rng = rng if rng is not None else np.random.default_rng()
+    parts = parts or {}
+
+    def part(cls: type[Layer]) -> type[Layer]:
+        return parts.get(cls.__name__, cls)
+
     layers: list[Layer] = []
     for i, (d_in, d_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
         last = i == len(sizes) - 2
         layers.append(
-            Linear(d_in, d_out, bias=last or not batch_norm, init=init, dtype=dtype, rng=rng)
+            part(Linear)(d_in, d_out, bias=last or not batch_norm, init=init, dtype=dtype, rng=rng)
         )
         if last:
             break
         if batch_norm:
-            layers.append(BatchNorm1d(d_out, dtype=dtype))
-        layers.append(ACTIVATIONS[activation]())
+            layers.append(part(BatchNorm1d)(d_out, dtype=dtype))
+        layers.append(part(ACTIVATIONS[activation])())
         if dropout > 0:
-            layers.append(Dropout(dropout, rng=rng))
+            layers.append(part(Dropout)(dropout, rng=rng))
     return Sequential(*layers)
 
 

@@ -12,7 +12,7 @@ from dlf.learn.grader import Grader, Mistake
 from dlf.learn.source import fill_bodies
 from dlf.scratch import losses
 
-STUB = '''"""Exercise svm-loss: the multiclass SVM loss of a linear classifier (CS231n's hinge loss).
+STUB = '''"""Exercise svm-loss: the multiclass SVM loss of a linear classifier (CS231n's hinge).
 
 Write it twice: first with loops, the way the formula reads, then vectorised, the way dlf and
 every library compute it. Check with `dlf learn check svm-loss` after each save.
@@ -109,8 +109,11 @@ def _score_mistakes(scores: np.ndarray, y: np.ndarray) -> tuple[list[Mistake], l
                 no_true_column,
             ),
             Mistake("a margin of exactly 0 counted as positive (>= instead of >)", ge / n),
-            Mistake("margins clipped at 0 then tested with >= 0: every class gets gradient; "
-                    "count only margins > 0", every / n),
+            Mistake(
+                "margins clipped at 0 then tested with >= 0: every class gets gradient; "
+                "count only margins > 0",
+                every / n,
+            ),
         ],
     )
 
@@ -132,8 +135,10 @@ def grade(g: Grader) -> None:
                 mistakes=[
                     *(Mistake(m.message, m.value + penalty) for m in loss_mistakes),
                     Mistake("the regularisation term reg/2 * sum(W**2) is missing", data_loss),
-                    Mistake("the penalty is reg/2 * sum(W**2), not reg * sum(W**2)",
-                            data_loss + 2 * penalty),
+                    Mistake(
+                        "the penalty is reg/2 * sum(W**2), not reg * sum(W**2)",
+                        data_loss + 2 * penalty,
+                    ),
                 ],
             )
             g.close(
@@ -149,9 +154,12 @@ def grade(g: Grader) -> None:
     vectorised = g.function("svm_loss")
     g.no_loops(vectorised)
     ties = np.array([[0.0, -1.0, 2.0, -1.0], [3.0, 2.0, 2.0, 4.0]])  # margins of exactly 0
-    cases = [(f"scores {s.shape}, seed {seed}", s, y) for s, y, seed in (
-        (X @ W, y, seed) for (W, X, y), seed in ((_data(*c), c[3]) for c in CASES)
-    )]
+    cases = [
+        (f"scores {s.shape}, seed {seed}", s, y)
+        for s, y, seed in (
+            (X @ W, y, seed) for (W, X, y), seed in ((_data(*c), c[3]) for c in CASES)
+        )
+    ]
     cases.append(("scores with margins exactly 0", ties, np.array([0, 1])))
     for on, scores, y in cases:
         want_loss, want_ds = losses.svm_loss(scores, y)
