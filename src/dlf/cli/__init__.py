@@ -13,6 +13,7 @@ from dlf.cli.commands import COMMANDS
 from dlf.cli.errors import UsageError
 from dlf.data import DataError
 from dlf.learn.catalog import UnknownExercise
+from dlf.learn.errors import WorkspaceError
 from dlf.recipes import ConfigError, UnknownRecipe
 
 
@@ -53,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     except (UsageError, ConfigError, UnknownRecipe, UnknownExercise) as err:
         print(f"dlf: error: {err}", file=sys.stderr)
         return 2
-    except DataError as err:
+    except (DataError, WorkspaceError) as err:
         print(f"dlf: error: {err}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

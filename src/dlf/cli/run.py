@@ -36,6 +36,7 @@ def add_sweep(parser: argparse.ArgumentParser) -> None:
 
 def add_path(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--modules", default=None, help="comma-separated module numbers, e.g. 1,2")
+    parser.add_argument("--workspace", default=None, help="a dlf learn workspace to report on")
     _common(parser)
 
 
@@ -85,7 +86,12 @@ def cmd_path(args: argparse.Namespace) -> int:
     from dlf.path import run_path
 
     modules = parse_modules(args.modules)
-    path_dir, summary = run_path(args.quick, modules, args.runs_dir, args.quiet)
+    if args.workspace:
+        from dlf.learn.workspace import Workspace
+
+        if not Workspace(args.workspace).exists():
+            raise UsageError(f"no workspace at {args.workspace}: dlf learn init {args.workspace}")
+    path_dir, summary = run_path(args.quick, modules, args.runs_dir, args.quiet, args.workspace)
     print(json.dumps(summary, indent=2))
     print(f"report: {path_dir.path / 'report.html'}")
     return 1 if summary["recipes_failed"] or summary["checkpoints_failed"] else 0

@@ -12,12 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from dlf.learn.catalog import get_exercise
+from dlf.learn.errors import WorkspaceError
 from dlf.learn.grading import PASSED, grade_in_subprocess, load_learner_module
 from dlf.learn.workspace import Workspace
-
-
-class WorkspaceError(Exception):
-    """The workspace cannot serve the run: missing, or an exercise that does not pass yet."""
 
 
 def require_passing(directory: str | Path, exercise_names: list[str]) -> Workspace:

@@ -3,6 +3,10 @@
 Two conv stages (5x5, batch norm, ReLU, max-pool) and a hidden layer (``dlf.cnn.small_cnn``),
 trained by ``dlf.cnn.fit``: SGD with momentum, weight decay, cosine schedule per iteration, and
 random shifts of up to 2 pixels (no flips: a mirrored digit is another symbol).
+
+``workspace=DIR`` trains the learner's own CNN instead: ``build_cnn(num_classes)`` from the
+``cnn-pytorch`` exercise of a ``dlf learn`` workspace, which must pass first (the run stops
+before anything is written if it does not). The training recipe stays dlf's.
 """
 
 from __future__ import annotations
@@ -41,6 +45,18 @@ class CnnMnistConfig:
     test_subset: int = 0
     channels_last: bool = False
     seed: int = 0
+    workspace: str = ""  # a dlf learn workspace: train the learner's own CNN
+
+
+LEARNER_PIECES = {"build_cnn": "cnn-pytorch"}
+
+
+def preflight(config: CnnMnistConfig) -> None:
+    """With a workspace: the learner's cnn-pytorch exercise passes."""
+    if config.workspace:
+        from dlf.learn.parts import require_passing
+
+        require_passing(config.workspace, list(LEARNER_PIECES.values()))
 
 
 def run(config: CnnMnistConfig, run_dir: RunDir) -> dict:
@@ -49,21 +65,34 @@ def run(config: CnnMnistConfig, run_dir: RunDir) -> dict:
     )
     run_dir.say(f"MNIST: {data.sizes}")
     torch.manual_seed(config.seed)
-    model = small_cnn(
-        data.num_classes,
-        data.image_shape[0],
-        data.image_shape[-1],
-        config.channels,
-        config.kernel,
-        config.hidden,
-        config.dropout,
-    )
+    if config.workspace:
+        from dlf.learn.parts import load_parts, whose_code
+
+        build_cnn = load_parts(config.workspace, LEARNER_PIECES)["build_cnn"]
+        model = build_cnn(data.num_classes)
+        run_dir.text(
+            "Whose code ran",
+            whose_code(config.workspace, LEARNER_PIECES)
+            + " The data, augmentation, optimizer and schedule are dlf's; the settings channels,"
+            " kernel, hidden and dropout describe dlf's own net and are not used.",
+        )
+    else:
+        model = small_cnn(
+            data.num_classes,
+            data.image_shape[0],
+            data.image_shape[-1],
+            config.channels,
+            config.kernel,
+            config.hidden,
+            config.dropout,
+        )
     result = fit(model, data, train_config_from(config), run_dir)
     figures = report_classifier(run_dir, model, data, result)
     field = receptive_field(model, data.image_shape[-1])[-1].receptive_field
     run_dir.text(
         "What this shows",
-        f"A two-stage CNN reaches {figures['test_accuracy']:.2%} test accuracy "
+        f"{'Your CNN' if config.workspace else 'A two-stage CNN'} reaches "
+        f"{figures['test_accuracy']:.2%} test accuracy "
         f"({figures['test_errors']} errors in {len(data.y_test)}) with "
         f"{figures['parameters']:,} parameters, after {config.epochs} epochs. Weight sharing and "
         "pooling build in what an MLP must learn: a stroke is the same stroke anywhere in the "
@@ -73,7 +102,8 @@ def run(config: CnnMnistConfig, run_dir: RunDir) -> dict:
         + "; ".join(figures["most_confused"])
         + ". Many of the misclassified digits shown are ambiguous to a person too.",
     )
-    return {**figures, "epochs_run": config.epochs}
+    code = f"workspace {config.workspace}" if config.workspace else "dlf"
+    return {**figures, "epochs_run": config.epochs, "code": code}
 
 
 RECIPE = Recipe(
@@ -90,6 +120,7 @@ RECIPE = Recipe(
         "hidden": 32,
     },
     datasets=lambda c: ("mnist",),
+    preflight=preflight,
     # measured wall seconds on the shared 2 cores under load ~12, OMP_NUM_THREADS=1
     durations={"quick": 8.4, "full": 1379.0},
 )
