@@ -1,5 +1,7 @@
 import ast
 
+import numpy as np
+
 from dlf.learn.source import fill_bodies, free_names
 
 STUB = '''"""A stub."""
