@@ -160,7 +160,7 @@ class Grader:
         """
         before = [a.copy() if isinstance(a, np.ndarray) else None for a in args]
         out = self.call_inplace(fn, *args, **kwargs)
-        name = getattr(fn, "__name__", "your code")
+        name = getattr(fn, "__qualname__", getattr(fn, "__name__", "your code"))
         for i, (old, new) in enumerate(zip(before, args, strict=True)):
             if old is not None and not np.array_equal(old, new, equal_nan=True):
                 self.check(
@@ -176,7 +176,8 @@ class Grader:
         try:
             return fn(*args, **kwargs)
         except Exception as err:
-            raise self.error(err, getattr(fn, "__name__", "your code")) from None
+            name = getattr(fn, "__qualname__", getattr(fn, "__name__", "your code"))
+            raise self.error(err, name) from None
 
     def error(self, err: BaseException, name: str) -> LearnerError:
         """A LearnerError for ``err`` raised while running the learner's ``name``."""
@@ -209,6 +210,8 @@ class Grader:
         ``factors`` (``{"N": 8}`` turns a factor of 8 into "off by a factor N = 8").
         """
         want_a = np.asarray(want, dtype=np.float64)
+        if got is None:
+            return self.check(what, False, "got None", "a missing return statement")
         try:
             got_a = np.asarray(got, dtype=np.float64)
         except (TypeError, ValueError):
@@ -243,12 +246,14 @@ class Grader:
                 return m.message
         if not finite or not np.any(want):
             return ""
+        if not np.any(got):
+            return "the result is all zeros: is a step missing, or a value never written?"
         if relative_error(got, -want) <= MATCH:
             return "the sign is flipped"
         if got.ndim == 2 and got.shape[0] == got.shape[1] and relative_error(got, want.T) <= MATCH:
             return "the result is transposed: check the order of a matrix product"
         scale = float(np.vdot(got, want) / np.vdot(want, want))
-        if abs(scale - 1) > 1e-3 and relative_error(got, scale * want) <= MATCH:
+        if scale and abs(scale - 1) > 1e-3 and relative_error(got, scale * want) <= MATCH:
             for name, value in factors.items():
                 if np.isclose(scale, value, rtol=1e-6):
                     return f"off by a factor {name} = {value:g}"
@@ -274,6 +279,18 @@ class Grader:
         numeric = numerical_gradient(lambda v: float(self.call(f, v)), x)
         return self.close(f"{what} (gradient check)", analytic, numeric, rtol=tol)
 
+    def returns(self, out: Any, n: int, description: str) -> tuple:
+        """``out`` as a tuple of ``n`` values, else a LearnerError that says what to return.
+
+        Example: ``loss, dlogits = g.returns(g.call(f, z, y), 2, "(loss, dlogits)")``.
+        """
+        if not isinstance(out, tuple | list) or len(out) != n:
+            got = f"a {type(out).__name__}" + (
+                f" of {len(out)}" if isinstance(out, tuple | list) else ""
+            )
+            raise LearnerError(f"expected a return value of {description}, got {got}")
+        return tuple(out)
+
     def no_loops(self, fn: Callable) -> bool:
         """Vectorised code: no ``for``, ``while`` or comprehension in ``fn``."""
         loops = loops_in(fn)
@@ -286,7 +303,14 @@ class Grader:
 
     def same_dtype(self, what: str, got: Any, want: np.dtype) -> bool:
         """``got`` keeps the input's floating dtype (float32 in, float32 out)."""
-        dtype = getattr(got, "dtype", type(got))
+        if not isinstance(got, np.ndarray | np.generic):
+            return self.check(
+                f"{what} is a NumPy array of dtype {np.dtype(want).name}",
+                False,
+                f"got {type(got).__name__}",
+                "return a NumPy array (np.asarray), not a Python list or number",
+            )
+        dtype = got.dtype
         return self.check(
             f"{what} keeps the dtype {np.dtype(want).name}",
             dtype == want,

@@ -23,6 +23,7 @@ from dlf.scratch.classifiers import (
     cross_validate_k,
     majority_vote,
     pairwise_sq_distances,
+    perceptron_step,
 )
 from dlf.scratch.gradcheck import (
     check_layer,

@@ -8,7 +8,7 @@ from dlf.scratch.classifiers.knn import (
     pairwise_sq_distances,
 )
 from dlf.scratch.classifiers.linear import LinearClassifier, LinearSVM, SoftmaxClassifier
-from dlf.scratch.classifiers.perceptron import Perceptron
+from dlf.scratch.classifiers.perceptron import Perceptron, perceptron_step
 
 __all__ = [
     "CrossValidation",
@@ -20,4 +20,5 @@ __all__ = [
     "cross_validate_k",
     "majority_vote",
     "pairwise_sq_distances",
+    "perceptron_step",
 ]

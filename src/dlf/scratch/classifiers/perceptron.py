@@ -26,6 +26,29 @@ from __future__ import annotations
 import numpy as np
 
 
+def perceptron_step(W: np.ndarray, b: np.ndarray, X: np.ndarray, y: np.ndarray, lr: float) -> int:
+    """One mini-batch of the perceptron rule: update ``W``, ``b`` IN PLACE; return the mistakes.
+
+    Predictions ``y_hat = argmax_c (X W + b)_c`` all come from the ``W`` before the step; with
+    ``Delta = lr * (onehot(y) - onehot(y_hat))`` (zero rows for correct samples),
+    ``W += X^T Delta`` and ``b += sum over rows of Delta``.
+    Shapes: ``W`` (D, C), ``b`` (C,), ``X`` (B, D), ``y`` (B,) ints in [0, C), ``lr`` a float
+    -> the number of misclassified rows of ``X``. Example: from ``W = 0, b = 0`` every prediction
+    is class 0 (ties go to the smallest class), so each sample of another class is a mistake.
+    """
+    pred = (X @ W + b).argmax(axis=1)
+    wrong = pred != y
+    if not wrong.any():
+        return 0
+    delta = np.zeros((len(X), W.shape[1]), dtype=W.dtype)  # lr * (onehot(y) - onehot(y_hat))
+    rows = np.flatnonzero(wrong)
+    delta[rows, y[wrong]] = lr
+    delta[rows, pred[wrong]] = -lr
+    W += X.T @ delta
+    b += delta.sum(axis=0)
+    return len(rows)
+
+
 class Perceptron:
     """Multiclass perceptron: ``W`` (D, C), ``b`` (C,), trained by the mistake-driven rule above.
 
@@ -76,24 +99,12 @@ class Perceptron:
         rng = rng if rng is not None else np.random.default_rng()
         self.W = np.zeros((D, C), dtype=self.dtype)
         self.b = np.zeros(C, dtype=self.dtype)
-        rows = np.arange(batch_size)
         history: dict[str, list[float]] = {"mistakes": [], "train_accuracy": []}
         best = (-1.0, self.W.copy(), self.b.copy())
         for _ in range(epochs):
             mistakes = 0
             for idx in np.array_split(rng.permutation(N), max(1, -(-N // batch_size))):
-                Xb, yb = X[idx], y[idx]
-                pred = self.predict(Xb)
-                wrong = pred != yb
-                if not wrong.any():
-                    continue
-                mistakes += int(wrong.sum())
-                delta = np.zeros((len(idx), C), dtype=self.dtype)  # onehot(y) - onehot(y_hat)
-                r = rows[: len(idx)][wrong]
-                delta[r, yb[wrong]] = lr
-                delta[r, pred[wrong]] = -lr
-                self.W += Xb.T @ delta
-                self.b += delta.sum(axis=0)
+                mistakes += perceptron_step(self.W, self.b, X[idx], y[idx], lr)
             acc = self.score(X, y)
             history["mistakes"].append(mistakes)
             history["train_accuracy"].append(acc)
