@@ -54,7 +54,7 @@ def test_a_half_written_file_says_what_is_not_written_yet(tmp_path):
     grade = grade_in_subprocess(get_exercise(NAME), path)
     assert grade.state == "failing"
     assert grade.error.startswith("svm_loss is not written yet")
-    assert sum(c.passed for c in grade.checks) == 7  # the naive version: 6, and no loop
+    assert sum(c.passed for c in grade.checks) == 8  # own code, the naive version (6), no loop
 
 
 def test_an_endless_loop_is_stopped_and_reported(tmp_path):
@@ -87,3 +87,34 @@ def test_a_wrong_return_type_is_a_message_not_a_crash(tmp_path):
     assert grade.state == "failing"
     assert "grading stopped: TypeError" in grade.error
     assert "docstring gives the types and shapes" in grade.error
+
+
+@pytest.mark.parametrize(
+    ("name", "old", "new", "said"),
+    [
+        (
+            "svm-loss",
+            "    s, labels = _check_labels",
+            "    return _dlf(scores, y)\n    s, labels = _check_labels",
+            "svm_loss calls dlf's dlf.scratch.losses.svm_loss",
+        ),
+        (
+            "linear-layer",
+            "        if x.shape[-1] != self.in_features:",
+            "        return super().forward(x)\n        if x.shape[-1] != self.in_features:",
+            "Linear.forward calls super().forward",
+        ),
+    ],
+)
+def test_handing_the_piece_to_dlfs_own_code_does_not_pass(tmp_path, name, old, new, said):
+    text = get_exercise(name).solution
+    assert text.count(old) == 1
+    text = text.replace(old, new)
+    if name == "svm-loss":
+        text = "from dlf.scratch.losses import svm_loss as _dlf\n" + text
+    path = tmp_path / "f.py"
+    path.write_text(text)
+    grade = grade_in_subprocess(get_exercise(name), path)
+    assert grade.state == "failing"
+    own = [c for c in grade.checks if c.what == "your own code (not dlf's)"]
+    assert own and not own[0].passed and said in own[0].detail

@@ -260,7 +260,7 @@ class Grader:
                 if np.isclose(scale, 1 / value, rtol=1e-6):
                     return f"off by a factor 1/{name} = 1/{value:g}"
             whole = scale if abs(scale) >= 1 else 1 / scale
-            if abs(whole - round(whole)) < 1e-6:
+            if abs(whole) <= 1e4 and abs(whole - round(whole)) < 1e-6:
                 return f"off by a constant factor {scale:.6g}"
         return ""
 

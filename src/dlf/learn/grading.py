@@ -19,6 +19,7 @@ from types import ModuleType
 
 from dlf.learn.exercise import Exercise
 from dlf.learn.grader import Check, Grader, LearnerError, learner_location
+from dlf.learn.source import calls_to_itself
 
 NOT_STARTED, FAILING, PASSED = "not started", "failing", "passed"
 
@@ -99,6 +100,15 @@ def grade_file(exercise: Exercise, path: Path) -> Grade:
     grader = None
     try:
         grader = Grader(load_learner_module(path), path)
+        borrowed = calls_to_itself(
+            path.read_text(encoding="utf-8"), exercise.stub, vars(grader.module)
+        )
+        grader.check(
+            "your own code (not dlf's)",
+            not borrowed,
+            "; ".join(borrowed),
+            "the exercise is to write this piece yourself; dlf's version is the reference",
+        )
         exercise.grade(grader)
     except LearnerError as err:
         return done(FAILING, grader.checks if grader else [], str(err))

@@ -60,12 +60,66 @@ def free_names(fn: ast.FunctionDef) -> set[str]:
     """
     bound = {a.arg for a in ast.walk(fn.args) if isinstance(a, ast.arg)}
     loaded: set[str] = set()
-    for node in ast.walk(fn):
+    body = ast.Module(body=fn.body, type_ignores=[])  # annotations and defaults are not run
+    for node in ast.walk(body):
         if isinstance(node, ast.Name):
             (loaded if isinstance(node.ctx, ast.Load) else bound).add(node.id)
-        elif isinstance(node, ast.FunctionDef | ast.ClassDef) and node is not fn:
+        elif isinstance(node, ast.FunctionDef | ast.ClassDef):
             bound.add(node.name)
     return loaded - bound - _BUILTINS
+
+
+def stub_defs(source: str) -> dict[str, ast.FunctionDef]:
+    """The top-level functions and class methods of ``source``, by qualified name.
+
+    Example: for a stub with ``def f`` and ``class Box`` with ``def area`` -> keys ``f``,
+    ``Box.area``.
+    """
+    found: dict[str, ast.FunctionDef] = {}
+    for node in ast.parse(source).body:
+        if isinstance(node, ast.FunctionDef):
+            found[node.name] = node
+        elif isinstance(node, ast.ClassDef):
+            for item in node.body:
+                if isinstance(item, ast.FunctionDef):
+                    found[f"{node.name}.{item.name}"] = item
+    return found
+
+
+def calls_to_itself(learner: str, stub: str, namespace: dict) -> list[str]:
+    """Where the learner's file hands a piece it should write to dlf's own implementation.
+
+    Looks, inside each def the stub asks for, for ``super().<same name>(...)`` and for a call
+    of a name bound (in ``namespace``, the learner's module) to a ``dlf`` function of the same
+    name. Returns ``["Linear.forward calls super().forward (line 30)", ...]``.
+    """
+    wanted = stub_defs(stub)
+    found = []
+    for qualname, fn in stub_defs(learner).items():
+        if qualname not in wanted:
+            continue
+        name = qualname.rsplit(".", 1)[-1]
+        for node in ast.walk(fn):
+            if not isinstance(node, ast.Call):
+                continue
+            f = node.func
+            is_super = (
+                isinstance(f, ast.Attribute)
+                and f.attr == name
+                and isinstance(f.value, ast.Call)
+                and isinstance(f.value.func, ast.Name)
+                and f.value.func.id == "super"
+            )
+            target = namespace.get(f.id) if isinstance(f, ast.Name) else None
+            is_dlf = (
+                callable(target)
+                and getattr(target, "__name__", "") == name
+                and getattr(target, "__module__", "").startswith("dlf.")
+            )
+            if is_super or is_dlf:
+                what = f"super().{name}" if is_super else f"dlf's {target.__module__}.{name}"
+                found.append(f"{qualname} calls {what} (line {node.lineno})")
+    return found
 
 
 def _import_line(name: str, module: ModuleType) -> str:
