@@ -86,12 +86,16 @@ def cmd_path(args: argparse.Namespace) -> int:
     from dlf.path import run_path
 
     modules = parse_modules(args.modules)
+    sections = []
     if args.workspace:
+        from dlf.learn.report import path_section
         from dlf.learn.workspace import Workspace
 
-        if not Workspace(args.workspace).exists():
+        workspace = Workspace(args.workspace)
+        if not workspace.exists():
             raise UsageError(f"no workspace at {args.workspace}: dlf learn init {args.workspace}")
-    path_dir, summary = run_path(args.quick, modules, args.runs_dir, args.quiet, args.workspace)
+        sections.append(lambda path_dir: path_section(path_dir, workspace, modules))
+    path_dir, summary = run_path(args.quick, modules, args.runs_dir, args.quiet, sections)
     print(json.dumps(summary, indent=2))
     print(f"report: {path_dir.path / 'report.html'}")
     return 1 if summary["recipes_failed"] or summary["checkpoints_failed"] else 0

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import html
+import os
 from pathlib import Path
 
 from dlf.learn.catalog import exercises
+from dlf.learn.coverage import learner_proofs
 from dlf.learn.grading import NOT_STARTED, PASSED
 from dlf.learn.workspace import Workspace
 from dlf.path.modules import MODULES
+from dlf.runs import RunDir
 from dlf.runs.atomic import atomic_write_text
 from dlf.runs.report import Report
 
+_FAILING = '<span class="bad">✗ failing</span>'
 _MARKS = {
     PASSED: '<span class="ok">✓ passed</span>',
     NOT_STARTED: '<span class="muted">· not started</span>',
@@ -65,3 +69,32 @@ def write_report(workspace: Workspace) -> Path:
             raw_html=True,
         )
     return atomic_write_text(workspace.root / "report.html", report.render())
+
+
+def path_section(path_dir: RunDir, workspace: Workspace, modules: list[int] | None) -> dict:
+    """``dlf path --workspace``: which checkpoints the learner's own code proves, graded now,
+    and a link to the workspace's report. Returns figures for the path's summary."""
+    proofs = learner_proofs(workspace, modules)
+    report = write_report(workspace)
+    link = os.path.relpath(report, path_dir.path)
+    path_dir.report.heading("Your code")
+    path_dir.report.text(
+        f"Workspace {workspace.root.resolve()}. A checkpoint holds for your code when every "
+        "exercise behind it passes: their graders check the same claim on your code."
+    )
+    rows = [
+        [
+            p.module,
+            html.escape(p.checkpoint),
+            _MARKS.get(p.state, _FAILING),
+            html.escape(", ".join(p.exercises)),
+        ]
+        for p in proofs
+    ]
+    rows.append(["", f'<a href="{html.escape(link)}">your exercises</a>', "", ""])
+    path_dir.report.table(["module", "checkpoint", "your code", "exercises"], rows, raw_html=True)
+    proved = [p.checkpoint for p in proofs if p.state == PASSED]
+    return {
+        "checkpoints_proved_by_your_code": f"{len(proved)} of {len(proofs)}",
+        "workspace_report": str(report),
+    }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 from dlf.path.checkpoint import CheckpointResult, run_checkpoint
@@ -48,13 +49,13 @@ def run_path(
     modules: list[int] | None = None,
     runs_dir: str | Path = "runs",
     quiet: bool = False,
-    workspace: str | Path | None = None,
+    sections: list[Callable[[RunDir], dict]] = (),
 ) -> tuple[RunDir, dict]:
     """Run each chosen module's recipes (quick or full), then its checkpoints; one report.
 
     A recipe that fails is recorded as failed and the path goes on. The report links each
-    recipe's own report. With a ``dlf learn`` ``workspace``, the report also shows the state of
-    each of the learner's exercises (as last graded) and links the workspace's own report.
+    recipe's own report. Each of ``sections`` adds to the report after the checkpoints and
+    returns figures for the summary (``dlf path --workspace`` adds the learner's code this way).
     """
     path_dir = RunDir.create(runs_dir, "path", {"quick": quick, "modules": modules}, quiet)
     rows, failed = [], []
@@ -93,9 +94,9 @@ def run_path(
         [[r.module, _esc(r.name), _mark_html(r), _esc(r.figure), _esc(r.claim)] for r in results],
         raw_html=True,
     )
-    learner = _learner_section(path_dir, workspace, modules) if workspace else {}
+    extra = {k: v for section in sections for k, v in section(path_dir).items()}
     summary = {
-        **learner,
+        **extra,
         "recipes_run": sum(r[2] == "completed" for r in rows),
         "recipes_failed": failed,
         "modules_not_built": [m.number for m in _chosen(modules) if not m.built],
@@ -103,29 +104,6 @@ def run_path(
         "checkpoints_failed": [r.name for r in results if r.status == "fail"],
     }
     return path_dir, path_dir.finish(summary)
-
-
-def _learner_section(path_dir: RunDir, workspace: str | Path, modules: list[int] | None) -> dict:
-    """The learner's exercises of the chosen modules, their states, and a link to their report."""
-    from dlf.learn import exercises
-    from dlf.learn.report import write_report
-    from dlf.learn.workspace import Workspace
-
-    ws = Workspace(workspace)
-    report = write_report(ws)
-    chosen = [e for e in exercises() if modules is None or e.module in modules]
-    states = {e.name: ws.state(e) for e in chosen}
-    link = os.path.relpath(report, path_dir.path)
-    path_dir.report.heading("Your code")
-    path_dir.report.text(f"Workspace {ws.root.resolve()}: the exercises as last graded.")
-    path_dir.report.table(
-        ["module", "exercise", "state", "concept"],
-        [[e.module, _esc(e.name), _esc(states[e.name]), _esc(e.concept)] for e in chosen]
-        + [["", f'<a href="{link}">your report</a>', "", ""]],
-        raw_html=True,
-    )
-    passed = sum(s == "passed" for s in states.values())
-    return {"exercises_passed": f"{passed} of {len(chosen)}", "workspace_report": str(report)}
 
 
 def _esc(value: object) -> str:
