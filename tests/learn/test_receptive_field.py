@@ -1,0 +1,42 @@
+import pytest
+
+from dlf.learn import get_exercise
+
+from .helpers import assert_caught, grade_text
+
+NAME = "receptive-field"
+
+PLANTED = [  # (text of the solution, the learner's version, the diagnosis it must get)
+    ("r = r + (kernel - 1) * j", "r = r + (kernel - 1)", "the jump is not accumulated"),
+    (
+        "        r = r + (kernel - 1) * j\n        j = j * stride",
+        "        j = j * stride\n        r = r + (kernel - 1) * j",
+        "the jump is updated before the field",
+    ),
+    ("r = r + (kernel - 1) * j", "r = r * stride + (kernel - 1) * j", "the stride is multiplied"),
+    ("r = r + (kernel - 1) * j", "r = (r + (kernel - 1) * j) * stride", "the stride is multiplied"),
+    ("j = j * stride", "j = stride", "j_out = j_in * s, the product of all strides"),
+    ("r, j = 1, 1", "r, j = 0, 1", "the walk starts from r = 0"),
+    ("(kernel - 1) * j", "(kernel - 1 + 2 * _padding) * j", "the padding is counted"),
+    ("return fields", "return (r, j)", "return the (r, j) pair after EVERY layer"),
+]
+
+
+def test_the_stub_is_not_started(tmp_path):
+    assert grade_text(NAME, get_exercise(NAME).stub, tmp_path).state == "not started"
+
+
+def test_the_solution_passes(tmp_path):
+    grade = grade_text(NAME, get_exercise(NAME).solution, tmp_path)
+    assert grade.state == "passed", grade.lines()
+
+
+@pytest.mark.parametrize(("old", "new", "diagnosis"), PLANTED)
+def test_a_planted_mistake_is_caught_and_named(old, new, diagnosis, tmp_path):
+    assert_caught(NAME, old, new, diagnosis, tmp_path)
+
+
+def test_the_empty_stack_must_give_an_empty_list(tmp_path):
+    text = get_exercise(NAME).solution.replace("fields = []", "fields = [(1, 1)]")
+    grade = grade_text(NAME, text, tmp_path)
+    assert any(not c.passed and "expected []" in c.detail for c in grade.checks)
