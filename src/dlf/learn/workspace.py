@@ -2,6 +2,8 @@
 
     dlf-workspace/
         README.md
+        1-foundations.ipynb           a notebook per module: grade cells and plots of your code
+        2-convnets.ipynb
         progress.json                 written by dlf only (atomically)
         1-foundations/01_svm_loss.py  ...in path order
         2-convnets/01_conv_naive.py   ...
@@ -41,6 +43,13 @@ When a check fails, `dlf` says which check, on what input, by how much, and, whe
 recognises the error, the likely mistake. Your code runs in a separate process with a time limit,
 so an exception or an endless loop is reported, never a crash.
 
+Or work in a notebook, one per module, beside this README (CS231n's assignment notebooks,
+graded by dlf): each exercise has a cell that grades it and, once it passes, plots drawn with
+your own code. Open them with Jupyter or VS Code, in a kernel of the Python where dlf is
+installed:
+
+    jupyter lab {dir}/1-foundations.ipynb      # then {dir}/2-convnets.ipynb
+
 With your own code, train the path's projects:
 
     dlf run mnist-mlp --quick workspace={dir}   # your layers, loss and optimizer on MNIST
@@ -70,11 +79,15 @@ class Workspace:
         return self.root.is_dir() and any((self.root / f).is_dir() for f in MODULE_FOLDERS.values())
 
     def init(self) -> list[Path]:
-        """Write every missing exercise file and the README; returns the files written."""
+        """Write every missing exercise file, the README and the notebooks; returns those
+        written (an existing file is never replaced)."""
+        from dlf.learn.notebooks import notebooks
+
         written = []
         listing = "\n".join(f"- `{e.filename}`: {e.title} (`{e.name}`)" for e in exercises())
         files = {
             self.root / "README.md": README.format(dir=self.root, listing=listing),
+            **{self.root / name: text for name, text in notebooks().items()},
             **{self.path(e): e.stub for e in exercises()},
         }
         for path, text in files.items():

@@ -1,23 +1,23 @@
-"""Plot helpers shared by the recipes (matplotlib, Agg backend: no screen needed)."""
+"""Plot helpers shared by the recipes (matplotlib figures without pyplot: no screen needed).
+
+Figures are made as ``matplotlib.figure.Figure`` objects, never through pyplot, so importing
+``dlf`` leaves the user's backend alone (a notebook's inline plots keep working) and no figure is
+kept alive by pyplot's registry.
+"""
 
 from __future__ import annotations
 
 import io
 from collections.abc import Sequence
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
+import numpy as np
+from matplotlib.figure import Figure
 
 
 def new_figure(ncols: int = 1, nrows: int = 1, size: tuple[float, float] = (6.4, 4.0)):
     """A figure with ``nrows x ncols`` axes, each ``size`` inches; returns ``(fig, axes)``."""
-    fig, axes = plt.subplots(
-        nrows, ncols, figsize=(size[0] * ncols, size[1] * nrows), squeeze=False
-    )
+    fig = Figure(figsize=(size[0] * ncols, size[1] * nrows))
+    axes = fig.subplots(nrows, ncols, squeeze=False)
     return fig, axes
 
 
@@ -72,8 +72,7 @@ def image_grid(
 
 
 def to_png(fig: Figure, dpi: int = 100) -> bytes:
-    """Render ``fig`` to PNG bytes and close it."""
+    """Render ``fig`` to PNG bytes."""
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=dpi)
-    plt.close(fig)
     return buf.getvalue()
