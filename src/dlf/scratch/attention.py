@@ -54,6 +54,21 @@ def check_mask(mask: np.ndarray, scores_shape: tuple[int, ...]) -> np.ndarray:
     return mask
 
 
+def split_heads(x: np.ndarray, n_heads: int) -> np.ndarray:
+    """(B, T, h * d_k) -> (B, h, T, d_k): head i takes features ``i*d_k .. (i+1)*d_k - 1``.
+
+    Example: ``split_heads(np.arange(4).reshape(1, 1, 4), 2)`` -> ``[[[[0, 1]], [[2, 3]]]]``.
+    """
+    b, t, c = x.shape
+    return x.reshape(b, t, n_heads, c // n_heads).transpose(0, 2, 1, 3)
+
+
+def merge_heads(x: np.ndarray) -> np.ndarray:
+    """(B, h, T, d_k) -> (B, T, h * d_k), the inverse of :func:`split_heads` (a copy)."""
+    b, h, t, d = x.shape
+    return x.transpose(0, 2, 1, 3).reshape(b, t, h * d)
+
+
 def scaled_dot_product_attention(
     q: np.ndarray, k: np.ndarray, v: np.ndarray, mask: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -166,14 +181,12 @@ class MultiHeadSelfAttention(Layer):
         return {}
 
     def split_heads(self, x: np.ndarray) -> np.ndarray:
-        """(B, T, d_model) -> (B, h, T, d_k)."""
-        b, t, _ = x.shape
-        return x.reshape(b, t, self.n_heads, self.d_k).transpose(0, 2, 1, 3)
+        """(B, T, d_model) -> (B, h, T, d_k), see :func:`split_heads`."""
+        return split_heads(x, self.n_heads)
 
     def merge_heads(self, x: np.ndarray) -> np.ndarray:
         """(B, h, T, d_k) -> (B, T, d_model), the inverse of :meth:`split_heads`."""
-        b, _, t, _ = x.shape
-        return x.transpose(0, 2, 1, 3).reshape(b, t, self.d_model)
+        return merge_heads(x)
 
     def forward(self, x: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
         if x.ndim != 3 or x.shape[-1] != self.d_model:
