@@ -301,8 +301,12 @@ class Grader:
             "a loop over samples: express it with a matrix product, broadcasting or fancy indexing",
         )
 
-    def same_dtype(self, what: str, got: Any, want: np.dtype) -> bool:
-        """``got`` keeps the input's floating dtype (float32 in, float32 out)."""
+    def same_dtype(self, what: str, got: Any, want: np.dtype, diagnosis: str = "") -> bool:
+        """``got`` keeps the input's floating dtype (float32 in, float32 out).
+
+        The default diagnosis is for a result promoted to a wider type; pass another where the
+        likely mistake differs.
+        """
         if not isinstance(got, np.ndarray | np.generic):
             return self.check(
                 f"{what} is a NumPy array of dtype {np.dtype(want).name}",
@@ -315,5 +319,11 @@ class Grader:
             f"{what} keeps the dtype {np.dtype(want).name}",
             dtype == want,
             f"got {dtype}",
-            "an operation promoted the result: keep constants as Python floats, not float64 arrays",
+            diagnosis
+            or (
+                "an operation promoted the result: keep constants as Python floats, not float64 "
+                "arrays"
+                if np.dtype(dtype).itemsize > np.dtype(want).itemsize
+                else f"the result was cast to {dtype}: compute in the input's dtype"
+            ),
         )
