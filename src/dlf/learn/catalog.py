@@ -29,6 +29,14 @@ EXERCISES: dict[str, str] = {
     "max-pool": "dlf.learn.module2.max_pool",
     "receptive-field": "dlf.learn.module2.receptive_field",
     "cnn-pytorch": "dlf.learn.module2.cnn_pytorch",
+    "rnn-step": "dlf.learn.module3.rnn_step",
+    "attention": "dlf.learn.module3.attention",
+    "multi-head-attention": "dlf.learn.module3.multi_head_attention",
+    "positional-encoding": "dlf.learn.module3.positional_encoding",
+    "bpe-merges": "dlf.learn.module4.bpe_merges",
+    "bpe-tokenizer": "dlf.learn.module4.bpe_tokenizer",
+    "causal-mask": "dlf.learn.module4.causal_mask",
+    "gradient-accumulation": "dlf.learn.module4.gradient_accumulation",
 }
 
 

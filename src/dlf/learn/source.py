@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import ast
 import builtins
+import importlib.util
 import inspect
 import textwrap
 from collections.abc import Callable
-from types import ModuleType
+from dataclasses import dataclass
+from pathlib import Path
 
 _BUILTINS = set(dir(builtins))
 
@@ -27,7 +29,7 @@ def _find_def(tree: ast.Module, qualname: str) -> ast.FunctionDef:
     for node in scope:
         if isinstance(node, ast.FunctionDef) and node.name == name:
             return node
-    raise KeyError(f"the stub has no def {qualname!r}")
+    raise KeyError(f"no def {qualname!r}")
 
 
 def _body_start(fn: ast.FunctionDef) -> ast.stmt:
@@ -64,8 +66,8 @@ def free_names(fn: ast.FunctionDef) -> set[str]:
     for node in ast.walk(body):
         if isinstance(node, ast.Name):
             (loaded if isinstance(node.ctx, ast.Load) else bound).add(node.id)
-        elif isinstance(node, ast.FunctionDef | ast.ClassDef):
-            bound.add(node.name)
+        elif isinstance(node, ast.FunctionDef | ast.ClassDef | ast.arg):  # nested defs' args too
+            bound.add(node.arg if isinstance(node, ast.arg) else node.name)
     return loaded - bound - _BUILTINS
 
 
@@ -122,20 +124,68 @@ def calls_to_itself(learner: str, stub: str, namespace: dict) -> list[str]:
     return found
 
 
-def _import_line(name: str, module: ModuleType) -> str:
-    obj = getattr(module, name)
-    if isinstance(obj, ModuleType):
-        return f"import {obj.__name__}" + (f" as {name}" if obj.__name__ != name else "")
-    return f"from {module.__name__} import {name}"
+@dataclass(frozen=True)
+class Reference:
+    """A function or method of the project by module and qualified name, read from its source
+    file without importing the module (so listing exercises does not import torch).
+
+    Example: ``Reference("dlf.gpt.train", "accumulate_gradients")``,
+    ``Reference("dlf.scratch.layers.linear", "Linear.forward")``.
+    """
+
+    module: str
+    qualname: str
+
+    @classmethod
+    def of(cls, fn: Callable) -> Reference:
+        """The Reference of an imported function or method (where it is defined)."""
+        fn = inspect.unwrap(fn)
+        return cls(fn.__module__, fn.__qualname__)
+
+    def source(self) -> tuple[str, ast.Module]:
+        """The text and syntax tree of the module's file."""
+        spec = importlib.util.find_spec(self.module)
+        if spec is None or spec.origin is None:
+            raise ModuleNotFoundError(f"no source file for module {self.module!r}")
+        text = Path(spec.origin).read_text(encoding="utf-8")
+        return text, ast.parse(text)
 
 
-def fill_bodies(stub: str, references: dict[str, Callable | str]) -> str:
+def _import_lines(names: set[str], ref: Reference, tree: ast.Module) -> list[str]:
+    """An import for each global ``name`` the reference reads, from where its module gets it.
+
+    A name the module imports is imported the same way (``from torch import nn``); a name the
+    module defines itself comes from the module (``from dlf.scratch.losses import _check``).
+    """
+    lines = []
+    for name in sorted(names):
+        line = f"from {ref.module} import {name}"
+        for node in tree.body:
+            if not isinstance(node, ast.Import | ast.ImportFrom):
+                continue
+            for alias in node.names:
+                if (alias.asname or alias.name).split(".")[0] != name:
+                    continue
+                as_ = f" as {alias.asname}" if alias.asname else ""
+                if isinstance(node, ast.Import):
+                    line = f"import {alias.name}{as_}"
+                else:
+                    package = ref.module.rsplit(".", node.level)[0] if node.level else ""
+                    source = ".".join(p for p in (package, node.module or "") if p)
+                    line = f"from {source} import {alias.name}{as_}"
+        lines.append(line)
+    return lines
+
+
+def fill_bodies(stub: str, references: dict[str, Callable | Reference | str]) -> str:
     """``stub`` with the body of each ``def`` named in ``references`` taken from the reference.
 
     ``references`` maps a qualified name of the stub (``"svm_loss"``, ``"Linear.forward"``) to the
-    project's function or method, or to the text of a body the exercise writes itself (where
-    the project has no such function, e.g. a version with loops). Docstrings stay the stub's;
-    imports for the global names the project's bodies read are added after the stub's imports.
+    project's function or method (imported, or a :class:`Reference` read from its file), or to
+    the text of a body the exercise writes itself (where the project has no such function, e.g.
+    a version with loops). Docstrings stay the stub's; imports for the global names the
+    project's bodies read are added after the stub's imports (after its docstring if it has
+    none).
     """
     tree = ast.parse(stub)
     lines = stub.splitlines(keepends=True)
@@ -146,36 +196,28 @@ def fill_bodies(stub: str, references: dict[str, Callable | str]) -> str:
         target = _find_def(tree, qualname)
         start = _body_start(target)
         indent = " " * start.col_offset
-        edits_end = target.end_lineno
         if isinstance(ref, str):
-            edits.append(
-                (
-                    start.lineno - 1,
-                    edits_end,
-                    textwrap.indent(textwrap.dedent(ref).strip("\n") + "\n", indent),
-                )
-            )
+            body = textwrap.indent(textwrap.dedent(ref).strip("\n") + "\n", indent)
+            edits.append((start.lineno - 1, target.end_lineno, body))
             continue
-        ref_source = textwrap.dedent(inspect.getsource(ref))
-        ref_fn = ast.parse(ref_source).body[0]
-        assert isinstance(ref_fn, ast.FunctionDef)
-        ref_lines = ref_source.splitlines(keepends=True)
+        ref = ref if isinstance(ref, Reference) else Reference.of(ref)
+        text, module_tree = ref.source()
+        ref_fn = _find_def(module_tree, ref.qualname)
+        ref_lines = text.splitlines(keepends=True)
         body = textwrap.dedent(
             "".join(ref_lines[_body_start(ref_fn).lineno - 1 : ref_fn.end_lineno])
         )
-        body = textwrap.indent(body, indent)
-        edits.append((start.lineno - 1, target.end_lineno, body))
-        module = inspect.getmodule(ref)
-        for name in sorted(free_names(ref_fn) - known):
-            line = _import_line(name, module)
+        edits.append((start.lineno - 1, target.end_lineno, textwrap.indent(body, indent)))
+        for line in _import_lines(free_names(ref_fn) - known, ref, module_tree):
             if line not in imports:
                 imports.append(line)
     for first, last, body in sorted(edits, reverse=True):
         lines[first:last] = [body]
     if imports:
+        docstring = ast.get_docstring(tree) is not None
         after = max(
-            (n.end_lineno for n in tree.body if isinstance(n, ast.Import | ast.ImportFrom)),
-            default=0,
+            [n.end_lineno for n in tree.body if isinstance(n, ast.Import | ast.ImportFrom)]
+            + [tree.body[0].end_lineno if docstring else 0]
         )
         lines[after:after] = [line + "\n" for line in imports]
     return "".join(lines)
