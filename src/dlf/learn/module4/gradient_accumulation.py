@@ -9,57 +9,18 @@ exercises are listed: the solution's body is read from dlf/gpt/train.py's source
 
 from __future__ import annotations
 
-import ast
 import copy
-import importlib.util
-import textwrap
 from collections.abc import Callable
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from dlf.learn.exercise import Exercise
 from dlf.learn.grader import Grader, Mistake
-from dlf.learn.source import fill_bodies, free_names, top_level_names
+from dlf.learn.source import Reference, fill_bodies
 
 if TYPE_CHECKING:
     from torch import Tensor, nn
-
-REFERENCE = ("dlf.gpt.train", "accumulate_gradients")
-
-
-def source_body(module: str, name: str, known: set[str]) -> tuple[str, list[str]]:
-    """The body of top-level function ``name`` of ``module``, read from its file (the module is
-    not imported), and the module's import statements that bind the globals it reads and that
-    ``known`` lacks. Example: ``("dlf.gpt.train", "accumulate_gradients")`` -> its body and
-    ``["from torch.nn.parallel import DistributedDataParallel"]``.
-    """
-    spec = importlib.util.find_spec(module)
-    assert spec is not None and spec.origin is not None, module
-    text = Path(spec.origin).read_text(encoding="utf-8")
-    tree = ast.parse(text)
-    fn = next(n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == name)
-    lines = text.splitlines(keepends=True)
-    docstring = isinstance(fn.body[0], ast.Expr) and isinstance(fn.body[0].value, ast.Constant)
-    first = fn.body[1] if docstring and len(fn.body) > 1 else fn.body[0]
-    body = textwrap.dedent("".join(lines[first.lineno - 1 : fn.end_lineno]))
-    imports = []
-    for node in tree.body:
-        if isinstance(node, ast.Import | ast.ImportFrom):
-            bound = top_level_names(ast.Module(body=[node], type_ignores=[]))
-            if bound & (free_names(fn) - known):
-                imports.append(ast.get_source_segment(text, node))
-    return body, imports
-
-
-def _solution(stub: str) -> str:
-    """The stub filled with dlf's body; the imports that body needs go after the stub's."""
-    body, imports = source_body(*REFERENCE, top_level_names(ast.parse(stub)))
-    filled = fill_bodies(stub, {REFERENCE[1]: body})
-    marker = "import torch\n"  # the stub's last import
-    return filled.replace(marker, marker + "".join(f"{line}\n" for line in imports), 1)
-
 
 STUB = '''"""Exercise gradient-accumulation: the gradient of a big batch, from k small ones.
 
@@ -101,7 +62,9 @@ def accumulate_gradients(model, micro_batches, autocast=contextlib.nullcontext):
     raise NotImplementedError
 '''
 
-SOLUTION = _solution(STUB)
+SOLUTION = fill_bodies(
+    STUB, {"accumulate_gradients": Reference("dlf.gpt.train", "accumulate_gradients")}
+)
 
 RTOL = 1e-10  # float64: k micro-batches vs one batch differ by rounding only (~1e-16)
 MLP_BATCH, GPT_BATCH = 12, 8
