@@ -33,9 +33,16 @@ EXERCISES: dict[str, str] = {
     "attention": "dlf.learn.module3.attention",
     "multi-head-attention": "dlf.learn.module3.multi_head_attention",
     "positional-encoding": "dlf.learn.module3.positional_encoding",
+    "encoder-block": "dlf.learn.module3.encoder_block",
+    "decoder-block": "dlf.learn.module3.decoder_block",
     "bpe-merges": "dlf.learn.module4.bpe_merges",
     "bpe-tokenizer": "dlf.learn.module4.bpe_tokenizer",
     "causal-mask": "dlf.learn.module4.causal_mask",
+    "causal-self-attention": "dlf.learn.module4.causal_self_attention",
+    "gpt-block": "dlf.learn.module4.gpt_block",
+    "gpt": "dlf.learn.module4.gpt",
+    "sampling-filters": "dlf.learn.module4.sampling_filters",
+    "beam-search": "dlf.learn.module4.beam_search",
     "gradient-accumulation": "dlf.learn.module4.gradient_accumulation",
 }
 
