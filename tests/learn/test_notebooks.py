@@ -16,11 +16,18 @@ import pytest
 from dlf.learn import exercises
 from dlf.learn.check import solve
 from dlf.learn.notebook import NotebookGrade, grade, load, passes, workspace_root
-from dlf.learn.notebooks import NOTEBOOK_MODULES, notebook_name, notebooks
+from dlf.learn.notebooks import NOTEBOOK_MODULES, SECTIONS, notebook_name, notebooks
 from dlf.learn.workspace import Workspace
 from tests.conftest import data_available
 
 GRADE_CELL = re.compile(r'^grade\("([a-z0-9-]+)"\)$')
+
+# The data sets a module's plots read, from $DLF_DATA (its executed test skips without them).
+DATA = {2: "mnist", 4: "tinyshakespeare"}
+
+
+def _in_path_order(module: int) -> list[str]:
+    return [e.name for e in sorted(exercises((module,)), key=lambda e: e.number)]
 
 
 def _grade_cells(nb: dict) -> list[str]:
@@ -41,10 +48,23 @@ def test_the_notebooks_are_valid_nbformat_4_and_grade_every_exercise_of_their_mo
         nb = nbformat.reads(text, as_version=4)
         nbformat.validate(nb)
         assert nb.nbformat == 4
-        wanted = [e.name for e in exercises((module,))]
+        wanted = _in_path_order(module)
         assert _grade_cells(json.loads(text)) == wanted  # each once, in path order
         for e in exercises((module,)):
             assert e.filename in text
+            assert f"## {e.number}. {e.title} (`{e.name}`)" in text
+
+
+def test_every_exercise_has_a_section_and_each_plot_compiles():
+    """A section per exercise (its equations), and the plot cells are Python (IPython's
+    ``%matplotlib`` is in the setup cell only)."""
+    for e in exercises(NOTEBOOK_MODULES):
+        assert e.name in SECTIONS and SECTIONS[e.name].text.strip(), e.name
+    for name, section in SECTIONS.items():
+        if section.plot:
+            assert section.plot_text.strip(), name
+            assert section.plot.startswith(f'if passes("{name}")'), name
+            compile(section.plot, name, "exec")
 
 
 def test_init_writes_the_notebooks_and_never_replaces_one(tmp_path):
@@ -153,34 +173,53 @@ def _cells(nb) -> list[tuple[str, str, bool]]:
     return rows
 
 
-@pytest.mark.slow
-def test_module_1_with_the_reference_solutions_passes_and_plots(tmp_path, kernel):
+def _run_solved(tmp_path, kernel, module: int) -> list[tuple[str, str, bool]]:
+    """Every exercise solved; the cells of the module's notebook, run: each grade passes, each
+    plot draws (and says nothing was skipped)."""
+    if module in DATA and not data_available(DATA[module]):
+        pytest.skip(f"{DATA[module]} not in $DLF_DATA (Module {module}'s plots read it)")
     ws = Workspace(tmp_path)
     ws.init()
     solve(ws, exercises(), force=True)
-    nb = _execute(ws.root / notebook_name(1), kernel)
-    rows = _cells(nb)
+    rows = _cells(_execute(ws.root / notebook_name(module), kernel))
     grades = [text for kind, text, _ in rows if kind == "grade"]
-    assert len(grades) == len(exercises((1,)))
+    assert len(grades) == len(exercises((module,)))
     for text in grades:
         assert re.match(r"✓ [a-z0-9-]+: passed", text), text
     plots = [(text, image) for kind, text, image in rows if kind == "plot"]
     assert plots and all(image and "skipped" not in text for text, image in plots), plots
+    return rows
+
+
+@pytest.mark.slow
+def test_module_1_with_the_reference_solutions_passes_and_plots(tmp_path, kernel):
+    _run_solved(tmp_path, kernel, 1)
 
 
 @pytest.mark.slow
 def test_module_2_with_the_reference_solutions_passes_and_plots(tmp_path, kernel):
-    if not data_available("mnist"):
-        pytest.skip("MNIST not in $DLF_DATA (Module 2's plots draw digits)")
-    ws = Workspace(tmp_path)
-    ws.init()
-    solve(ws, exercises(), force=True)
-    rows = _cells(_execute(ws.root / notebook_name(2), kernel))
-    grades = [text for kind, text, _ in rows if kind == "grade"]
-    assert len(grades) == len(exercises((2,)))
-    assert all(re.match(r"✓ [a-z0-9-]+: passed", text) for text in grades), grades
-    plots = [(text, image) for kind, text, image in rows if kind == "plot"]
-    assert plots and all(image and "skipped" not in text for text, image in plots), plots
+    _run_solved(tmp_path, kernel, 2)
+
+
+@pytest.mark.slow
+def test_module_3_with_the_reference_solutions_passes_and_plots(tmp_path, kernel):
+    rows = _run_solved(tmp_path, kernel, 3)
+    printed = "".join(text for kind, text, _ in rows if kind == "plot")
+    if "encoder-block" in _in_path_order(3):  # the traced data flow of the reference forward
+        assert "h3 = x + h2" in printed and "h4 = norm_1(h3)" in printed, printed
+        assert "changes its real positions by 0.0e+00" in printed, printed
+    if "decoder-block" in _in_path_order(3):
+        assert "cross_attn(h4, memory, memory, src_mask)" in printed, printed
+
+
+@pytest.mark.slow
+def test_module_4_with_the_reference_solutions_passes_and_plots(tmp_path, kernel):
+    rows = _run_solved(tmp_path, kernel, 4)
+    printed = "".join(text for kind, text, _ in rows if kind == "plot")
+    if "gpt" in _in_path_order(4):  # GPT-2 small, counted by module
+        assert "total 124,439,808" in printed and "is wte.weight: True" in printed, printed
+    if "beam-search" in _in_path_order(4):
+        assert "greedy:" in printed, printed
 
 
 @pytest.mark.parametrize("module", NOTEBOOK_MODULES)
