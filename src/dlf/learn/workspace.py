@@ -3,10 +3,11 @@
     dlf-workspace/
         README.md
         1-foundations.ipynb           a notebook per module: grade cells and plots of your code
-        2-convnets.ipynb
+        2-convnets.ipynb ... 4-language-models.ipynb
         progress.json                 written by dlf only (atomically)
         1-foundations/01_svm_loss.py  ...in path order
         2-convnets/01_conv_naive.py   ...
+        3-attention/...  4-language-models/...
 
 ``init`` writes only the files that are missing; grading never writes into the learner's files.
 """
@@ -48,12 +49,13 @@ graded by dlf): each exercise has a cell that grades it and, once it passes, plo
 your own code. Open them with Jupyter or VS Code, in a kernel of the Python where dlf is
 installed:
 
-    jupyter lab {dir}/1-foundations.ipynb      # then {dir}/2-convnets.ipynb
+    jupyter lab {dir}/1-foundations.ipynb      # then 2-convnets, 3-attention, 4-language-models
 
 With your own code, train the path's projects:
 
     dlf run mnist-mlp --quick workspace={dir}   # your layers, loss and optimizer on MNIST
     dlf run cnn-mnist --quick workspace={dir}   # your CNN
+    dlf run gpt-shakespeare-char --quick workspace={dir}   # a GPT of your attention and block
 
 {listing}
 """
