@@ -76,7 +76,7 @@ def test_every_benchmark_of_the_issues_is_registered():
 
     from dlf.cli.tools import BENCHES
 
-    assert set(BENCHES) == {"mlp", "conv", "bpe", "gpt"}
+    assert set(BENCHES) == {"mlp", "conv", "bpe", "gpt", "numpy-gpt"}
     for target in BENCHES.values():
         module, function = target.split(":")
         assert callable(getattr(importlib.import_module(module), function))

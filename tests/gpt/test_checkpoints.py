@@ -15,7 +15,7 @@ def test_checkpoint_passes(checkpoint):
 
 
 def test_names_are_distinct():
-    assert len({c.name for c in CHECKPOINTS}) == len(CHECKPOINTS) == 6
+    assert len({c.name for c in CHECKPOINTS}) == len(CHECKPOINTS) == 7
 
 
 @pytest.mark.parametrize(
@@ -42,3 +42,14 @@ def test_random_unicode_has_specials_and_wide_characters():
 def test_trap_step_fn_is_a_distribution():
     logits, _ = trap_step_fn(torch.tensor([[0], [1], [2]]), None)
     assert torch.allclose(logits.exp().sum(-1), torch.ones(3, dtype=torch.float64), atol=1e-4)
+
+
+def test_the_numpy_gpt_check_fails_on_a_planted_backward_mistake(monkeypatch):
+    from dlf.gpt.checkpoints import check_numpy_gpt_gradients
+    from dlf.scratch.layers import LayerNorm
+    from tests.scratch.test_gpt import planted
+
+    wrong = planted(LayerNorm.backward, "g - mean_g - xhat * mean_gx", "g - mean_g")
+    monkeypatch.setattr(LayerNorm, "backward", wrong)
+    evidence = check_numpy_gpt_gradients()
+    assert not evidence.passed and "max relative error" in evidence.figure

@@ -6,6 +6,8 @@ best of several repeats after a warm-up, and reports the ratio ``ours / peer`` (
 
 from __future__ import annotations
 
+import os
+import platform
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -25,6 +27,26 @@ def best_time(fn: Callable[[], object], repeats: int = 5, warmup: int = 1) -> fl
         fn()
         best = min(best, time.perf_counter() - start)
     return best
+
+
+def cpu_model() -> str:
+    """The CPU's model name (Linux: /proc/cpuinfo; else ``platform.processor()``) and the number
+    of CPUs, e.g. ``"AMD EPYC 9R14 (2 CPUs)"``."""
+    name = platform.processor() or "unknown CPU"
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as info:
+            for line in info:
+                if line.startswith("model name"):
+                    name = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return f"{name} ({os.cpu_count()} CPUs)"
+
+
+def load_average() -> float:
+    """The 1-minute load average (NaN where the system has none): other work skews timings."""
+    return os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
 
 
 @dataclass

@@ -68,7 +68,7 @@ COMMANDS: dict[str, Command] = {
         cmd_learn,
     ),
     "bench": (
-        "time ours against a peer in the same run: dlf bench mlp|conv|bpe",
+        "time ours against a peer in the same run: dlf bench mlp|conv|bpe|gpt|numpy-gpt",
         add_bench,
         cmd_bench,
     ),

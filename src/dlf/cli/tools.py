@@ -61,6 +61,7 @@ BENCHES = {
     "conv": "dlf.bench.conv:bench_conv",
     "bpe": "dlf.bench.bpe:bench_bpe",
     "gpt": "dlf.bench.gpt:bench_gpt",
+    "numpy-gpt": "dlf.bench.numpy_gpt:bench_numpy_gpt",
 }
 
 

@@ -14,12 +14,14 @@ import numpy as np
 import torch
 
 from dlf.gpt.model import GPT, GPTConfig
+from dlf.gpt.numpy_twin import gradient_parity, with_random_vectors
 from dlf.gpt.tokenizer import BPETokenizer
 from dlf.gpt.train import TrainConfig, accumulate_gradients, train
 from dlf.path import Checkpoint, Evidence
 from dlf.sampling import beam_search, filter_logits, generate, greedy, sample
 
 EXACT = 1e-10  # float64 round-off of these small sums, with a wide margin
+PARITY = 1e-8  # the NumPy GPT against autograd, relative (issue 13's bound)
 SPECIAL = "<|endoftext|>"
 
 
@@ -238,6 +240,23 @@ def check_resume() -> Evidence:
     )
 
 
+def check_numpy_gpt_gradients() -> Evidence:
+    """The NumPy GPT (``dlf.scratch.gpt``, every backward by hand) with our GPT's weights gives
+    its logits, loss and every parameter gradient to within 1e-8 relative (float64), with
+    random LayerNorm gains and biases so that every term of every backward counts."""
+    model = with_random_vectors(tiny_gpt(seed=2))
+    g = torch.Generator().manual_seed(0)
+    V, T = model.config.vocab_size, model.config.block_size
+    idx, targets = (torch.randint(0, V, (3, T), generator=g) for _ in range(2))
+    errors = gradient_parity(model, idx, targets)
+    worst = max(errors, key=errors.get)
+    return Evidence(
+        errors[worst] <= PARITY,
+        f"logits, loss and {len(errors) - 2} gradients: max relative error {errors[worst]:.1e} "
+        f"({worst}; bound {PARITY:g})",
+    )
+
+
 CHECKPOINTS = [
     Checkpoint(4, "bpe-round-trip", "byte-level BPE decodes every Unicode string it encoded, "
                "special tokens kept whole", check_bpe_round_trip),
@@ -251,4 +270,6 @@ CHECKPOINTS = [
                "log-probability on a built case", check_beam_search),
     Checkpoint(4, "resume", "a resumed run continues the loss trajectory of an uninterrupted "
                "one", check_resume),
+    Checkpoint(4, "numpy-gpt-gradients", "the NumPy GPT's gradients equal autograd's",
+               check_numpy_gpt_gradients),
 ]  # fmt: skip

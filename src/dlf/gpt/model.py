@@ -130,12 +130,15 @@ class Block(nn.Module):
     """One pre-norm decoder block: x + Attn(LN_1(x)), then x + MLP(LN_2(x)).
 
     ``forward(x, kv_cache=None)``: x (B, T, C) -> ``(x, (k, v))``, see CausalSelfAttention.
+    ``attention``: the class of ``attn`` (a subclass, e.g. a learner's, keeps the same weights).
     """
+
+    attention: type[CausalSelfAttention] = CausalSelfAttention
 
     def __init__(self, config: GPTConfig) -> None:
         super().__init__()
         self.ln_1 = nn.LayerNorm(config.n_embd, bias=config.bias)
-        self.attn = CausalSelfAttention(config)
+        self.attn = self.attention(config)
         self.ln_2 = nn.LayerNorm(config.n_embd, bias=config.bias)
         self.mlp = MLP(config.n_embd, config.bias)
         self.dropout = nn.Dropout(config.dropout)
@@ -167,7 +170,12 @@ class GPT(nn.Module):
     projections that end a residual branch (``attn.c_proj``, ``mlp.W_2``) ~ N(0, (0.02 /
     sqrt(2 n_layer))^2), so the residual stream's variance does not grow with depth. The
     lm_head shares its weight with the token embedding ``wte`` (weight tying, Press & Wolf 2017).
+
+    ``block``: the class of the ``n_layer`` blocks (a subclass, e.g. a learner's, keeps the same
+    weights and the same order of random draws).
     """
+
+    block: type[Block] = Block
 
     def __init__(self, config: GPTConfig) -> None:
         super().__init__()
@@ -175,7 +183,7 @@ class GPT(nn.Module):
         self.wte = nn.Embedding(config.vocab_size, config.n_embd)
         self.wpe = LearnedPositionalEmbedding(config.block_size, config.n_embd)
         self.drop = nn.Dropout(config.dropout)
-        self.h = nn.ModuleList(Block(config) for _ in range(config.n_layer))
+        self.h = nn.ModuleList(self.block(config) for _ in range(config.n_layer))
         self.ln_f = nn.LayerNorm(config.n_embd, bias=config.bias)
         self.lm_head = nn.Linear(config.n_embd, config.vocab_size, bias=False)
         self.lm_head.weight = self.wte.weight  # tied: one matrix, counted once

@@ -150,9 +150,12 @@ MODULES: tuple[PathModule, ...] = (
                "gpt/recipes/masked_lm.py"),
             _c("Your own text: fine-tuning, stop sequences, perplexity", "gpt-text",
                "gpt/text.py", "gpt/stream.py", "gpt/trained.py"),
+            _c("A GPT in NumPy, every backward by hand, equal to autograd", "numpy-gpt",
+               "scratch/gpt/model.py", "scratch/gpt/block.py", "scratch/gpt/attention.py",
+               "gpt/numpy_train.py"),
         ),
         ("bpe", "gpt-shakespeare-char", "gpt-shakespeare-bpe", "sampling", "masked-lm",
-         "gpt-text"),
+         "gpt-text", "numpy-gpt"),
         "dlf.gpt.checkpoints",
     ),
 )  # fmt: skip

@@ -34,6 +34,7 @@ CATALOG: dict[str, str] = {
     "gpt-text": "dlf.gpt.recipes.gpt_text",
     "sampling": "dlf.gpt.recipes.sampling",
     "masked-lm": "dlf.gpt.recipes.masked_lm",
+    "numpy-gpt": "dlf.gpt.recipes.numpy_gpt",
 }
 
 _registered: dict[str, Recipe] = {}

@@ -9,9 +9,11 @@ Every public name of the module is importable from here, e.g.
 from dlf.scratch.attention import (
     MultiHeadSelfAttention,
     causal_mask,
+    merge_heads,
     padding_mask,
     scaled_dot_product_attention,
     scaled_dot_product_attention_backward,
+    split_heads,
 )
 from dlf.scratch.classifiers import (
     CrossValidation,
@@ -25,6 +27,7 @@ from dlf.scratch.classifiers import (
     pairwise_sq_distances,
     perceptron_step,
 )
+from dlf.scratch.gpt import GPT, Block, CausalSelfAttention, NamedLayers
 from dlf.scratch.gradcheck import (
     check_layer,
     check_loss,
@@ -67,7 +70,16 @@ from dlf.scratch.layers import (
 )
 from dlf.scratch.losses import is_decayed, l2_penalty, mse, softmax_cross_entropy, svm_loss
 from dlf.scratch.mlp import architecture_rows, mlp
-from dlf.scratch.optim import SGD, Adam, AdamW, Momentum, Nesterov, Optimizer, RMSProp
+from dlf.scratch.optim import (
+    SGD,
+    Adam,
+    AdamW,
+    Momentum,
+    Nesterov,
+    Optimizer,
+    RMSProp,
+    clip_grad_norm,
+)
 from dlf.scratch.schedules import Constant, CosineAnnealing, LinearWarmup, StepDecay
 from dlf.scratch.softmax import softmax, softmax_backward
 from dlf.scratch.state import eval_mode, load_state_dict, state_dict

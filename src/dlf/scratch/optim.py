@@ -1,4 +1,5 @@
-"""Optimizers over ``(params, grads)``: SGD, momentum, Nesterov, RMSProp, Adam and AdamW.
+"""Optimizers over ``(params, grads)``: SGD, momentum, Nesterov, RMSProp, Adam and AdamW, and
+gradient clipping by global norm.
 
 Every optimizer keeps the protocol of the layers: ``params`` and ``grads`` are dicts of arrays with
 the same keys, and ``opt.step(params, grads)`` updates each ``params[k]`` IN PLACE (the layer
@@ -16,6 +17,7 @@ parameter's dtype with in-place NumPy ops and one preallocated scratch buffer pe
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 
@@ -27,7 +29,8 @@ class Optimizer:
 
     Subclasses implement ``update(p, g, state)``: change ``p`` in place from gradient ``g``,
     keeping what they need in the dict ``state``, which starts with ``param`` (``p`` itself),
-    ``step`` (the update count: 1 on the first) and ``tmp`` (a scratch array like ``p``).
+    ``key`` (its name in ``params``), ``step`` (the update count: 1 on the first) and ``tmp`` (a
+    scratch array like ``p``).
     """
 
     def __init__(self, lr: float):
@@ -43,7 +46,7 @@ class Optimizer:
                 raise KeyError(f"no gradient for parameter {k!r}: run backward before step")
             state = self.state.get(k)
             if state is None:
-                state = self.state[k] = {"param": p, "step": 0, "tmp": np.empty_like(p)}
+                state = self.state[k] = {"param": p, "key": k, "step": 0, "tmp": np.empty_like(p)}
             elif state["param"] is not p:
                 raise ValueError(
                     f"parameter key {k!r} now names a different array: give every parameter a "
@@ -263,6 +266,10 @@ class AdamW(Adam):
 
     Unlike Adam's L2 term, the decay is not divided by ``sqrt(v_hat)``, so every weight shrinks
     at the same rate. Defaults as torch.optim.AdamW: ``weight_decay=1e-2``.
+
+    ``decay(key, p) -> bool`` picks the parameters that decay (asked once per parameter); None:
+    all of them. ``decay=is_decayed`` (:mod:`dlf.scratch.losses`) decays the matrices only, as
+    nanoGPT's two torch param groups ``[{matrices, weight_decay}, {vectors, 0.0}]`` do.
     """
 
     def __init__(
@@ -271,10 +278,35 @@ class AdamW(Adam):
         betas: tuple[float, float] = (0.9, 0.999),
         eps: float = 1e-8,
         weight_decay: float = 1e-2,
+        decay: Callable[[str, np.ndarray], bool] | None = None,
     ):
         super().__init__(lr, betas=betas, eps=eps, weight_decay=weight_decay)
+        self.decay = decay
 
     def update(self, p: np.ndarray, g: np.ndarray, state: dict) -> None:
-        if self.weight_decay:
+        if "decays" not in state:
+            state["decays"] = self.decay is None or bool(self.decay(state["key"], p))
+        if self.weight_decay and state["decays"]:
             p *= 1 - self.lr * self.weight_decay
         self._adam(p, g, state, 0.0)
+
+
+def clip_grad_norm(grads: Arrays, max_norm: float) -> float:
+    """Scale all gradients by one factor, IN PLACE, so that their global norm is at most
+    ``max_norm``; returns the global norm before clipping.
+
+        norm = sqrt(sum_k ||g_k||^2)            g_k <- g_k * min(1, max_norm / (norm + 1e-6))
+
+    The rule of ``torch.nn.utils.clip_grad_norm_`` (the 1e-6 keeps a zero gradient finite): the
+    direction of the whole gradient is kept, only its length shrinks. An array that appears
+    under several keys (a tied weight's gradient) counts once. A non-finite norm is returned
+    as it is, and the gradients are then scaled by NaN or 0, as torch does.
+    Example: ``{"a": [3.0], "b": [4.0]}``, max_norm 1 -> returns 5.0; grads ~ [0.6], [0.8].
+    """
+    arrays = list({id(g): g for g in grads.values()}.values())
+    norm = math.sqrt(sum(float(np.vdot(g, g)) for g in arrays))
+    coef = max_norm / (norm + 1e-6)
+    if not coef >= 1.0:  # also when NaN
+        for g in arrays:
+            g *= coef
+    return norm

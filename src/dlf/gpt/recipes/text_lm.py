@@ -71,7 +71,9 @@ class TextLMConfig:
     are then not used) and the peak learning rate is ``finetune_learning_rate``.
     ``compare_with``: the run directory of another model whose bits per character on this
     validation text go in the report beside this one's. ``threads``: torch CPU threads (0:
-    torch's default; 1 is fastest for a small model on a busy machine).
+    torch's default; 1 is fastest for a small model on a busy machine). ``workspace``: a
+    ``dlf learn`` workspace whose CausalSelfAttention and Block (the exercises
+    causal-self-attention and gpt-block, which must pass) build the GPT instead of dlf's.
 
     The model and batch are nanoGPT's CPU "baby GPT" (4 x 4 x 128, block 64, batch 12, 2000
     steps); the learning rate is 3e-3 with a 50-step warm-up instead of 1e-3 / 100: measured
@@ -114,6 +116,7 @@ class TextLMConfig:
     prompt: str = "\n"
     temperature: float = 0.8
     top_k: int = 40
+    workspace: str = ""
 
 
 QUICK = {
@@ -196,8 +199,13 @@ def prepare(config: TextLMConfig) -> Corpus:
 def preflight(config: TextLMConfig) -> None:
     """Refuse, before any folder is made, what would fail the run: a missing path, an empty or
     binary file, a text too short for one block (or one batch), characters the fine-tuned
-    model's tokenizer cannot encode, a run directory without a checkpoint. Raises
-    :class:`dlf.data.DataError` subclasses (one line each; ``dlf`` exits with status 1)."""
+    model's tokenizer cannot encode, a run directory without a checkpoint, a workspace whose
+    pieces do not pass. Raises :class:`dlf.data.DataError` subclasses or a
+    :class:`dlf.learn.errors.WorkspaceError` (one line each; ``dlf`` exits with status 1)."""
+    if config.workspace:
+        from dlf.learn.parts import require_passing
+
+        require_passing(config.workspace, list(LEARNER_PIECES.values()))
     corpus = prepare(config)
     block_size = corpus.block_size or config.block_size
     processes = int(os.environ.get("WORLD_SIZE", "1"))
@@ -216,13 +224,30 @@ def datasets(config: TextLMConfig) -> tuple[str, ...]:
     return (config.data,) if is_corpus_name(config.data) else ()
 
 
+LEARNER_PIECES = {"CausalSelfAttention": "causal-self-attention", "Block": "gpt-block"}
+
+
+def learner_gpt(workspace: str) -> type[GPT]:
+    """dlf's GPT made of the learner's Block, which holds the learner's CausalSelfAttention.
+
+    Their classes subclass dlf's and keep its constructors, so the weights, their names and the
+    order of the random draws are dlf's: the solved workspace trains to the same numbers, and
+    the checkpoint loads into dlf's GPT (``dlf sample``)."""
+    from dlf.learn.parts import load_parts
+
+    parts = load_parts(workspace, LEARNER_PIECES)
+    block = type("LearnerBlock", (parts["Block"],), {"attention": parts["CausalSelfAttention"]})
+    return type("LearnerGPT", (GPT,), {"block": block})
+
+
 def build_model(config: TextLMConfig, corpus: Corpus) -> tuple[GPT, float]:
     """A new GPT (seeded), or a copy of the fine-tuned one with this config's dropout; and the
-    peak learning rate to train it with."""
+    peak learning rate to train it with. With a workspace, the GPT of :func:`learner_gpt`."""
+    model_class = learner_gpt(config.workspace) if config.workspace else GPT
     torch.manual_seed(config.seed)
     if corpus.parent is not None:
         shape = dataclasses.replace(corpus.parent.model.config, dropout=config.dropout)
-        model = GPT(shape)
+        model = model_class(shape)
         model.load_state_dict(corpus.parent.model.state_dict())
         return model, config.finetune_learning_rate
     fields = dataclasses.asdict(config)
@@ -230,7 +255,7 @@ def build_model(config: TextLMConfig, corpus: Corpus) -> tuple[GPT, float]:
     shape = GPTConfig(
         vocab_size=corpus.tokenizer.vocab_size, **{k: fields[k] for k in names if k in fields}
     )
-    return GPT(shape), config.learning_rate
+    return model_class(shape), config.learning_rate
 
 
 def run(config: TextLMConfig, run_dir: RunDir) -> dict:
@@ -273,7 +298,14 @@ def run(config: TextLMConfig, run_dir: RunDir) -> dict:
 def generate_sample(config: TextLMConfig, model: GPT, tokenizer: Tokenizer) -> str:
     """The prompt and ``sample_tokens`` tokens sampled after it (temperature, top-k, seeded)."""
     model.eval()
-    device = next(model.parameters()).device
+    return sample_text(config, model.step_fn(), tokenizer, next(model.parameters()).device)
+
+
+def sample_text(
+    config: TextLMConfig, step_fn, tokenizer: Tokenizer, device: torch.device | str = "cpu"
+) -> str:
+    """``config.prompt`` and ``config.sample_tokens`` tokens sampled after it from any model
+    behind a ``dlf.sampling`` ``step_fn`` (temperature, top-k, seeded by ``config.seed``)."""
     generator = torch.Generator(device=device).manual_seed(config.seed)
     strategy = functools.partial(
         sample, temperature=config.temperature, top_k=config.top_k, generator=generator
@@ -281,7 +313,7 @@ def generate_sample(config: TextLMConfig, model: GPT, tokenizer: Tokenizer) -> s
     prompt = torch.tensor(
         encode_checked(tokenizer, config.prompt, "prompt", PROMPT_ADVICE), device=device
     )
-    tokens = generate(model.step_fn(), prompt, config.sample_tokens, strategy)
+    tokens = generate(step_fn, prompt, config.sample_tokens, strategy)
     return config.prompt + "".join(TextStream(tokens, tokenizer))
 
 
@@ -360,6 +392,15 @@ def report(
     tokenizer = corpus.tokenizer
     final = evaluate_tokens(model, tokenizer, corpus.val_tokens, config.batch_size)
     text_out = generate_sample(config, model, tokenizer)
+    if config.workspace:
+        from dlf.learn.parts import whose_code
+
+        run_dir.text(
+            "Whose code ran",
+            whose_code(config.workspace, LEARNER_PIECES)
+            + " The embeddings, the MLP, the layer norms, the training loop and the sampler "
+            "are dlf's.",
+        )
     loss_figure(run_dir, corpus.parent)
     run_dir.figure(
         "lr",
@@ -458,6 +499,7 @@ def report(
         "processes": processes,
         "load_average": round(load, 2),
         "sample": text_out,
+        "code": f"workspace {config.workspace}" if config.workspace else "dlf",
     }
     if compared is not None:
         summary["compare_bits_per_char"] = compared.bits_per_char

@@ -1,0 +1,60 @@
+"""The quick setting of ``numpy-gpt``: the NumPy GPT learns, beside its PyTorch twin."""
+
+import json
+import math
+
+import pytest
+
+from dlf.gpt.recipes.numpy_gpt import RECIPE
+from dlf.gpt.recipes.numpy_gpt_report import PARITY
+from dlf.recipes import ConfigError, run_recipe
+from dlf.runs.weights import load_arrays
+from dlf.scratch.gpt import GPT
+from tests.conftest import data_available
+from tests.report_checks import check_self_contained
+
+needs_text = pytest.mark.skipif(
+    not data_available("tinyshakespeare"), reason="Tiny Shakespeare not in $DLF_DATA"
+)
+
+
+@pytest.mark.slow
+@needs_text
+def test_quick_run(tmp_path):
+    config = RECIPE.make_config(quick=True)
+    run_dir, summary = run_recipe(RECIPE, config, tmp_path, quiet=True)
+    assert summary["status"] == "completed" and summary["steps"] == 200
+    # the quick setting's effect: at least 1 nat below a uniform guess (ln 65 = 4.17)
+    assert summary["uniform_loss"] == pytest.approx(math.log(65))
+    assert summary["val_loss"] <= summary["uniform_loss"] - 1.0 and summary["effect"] is True
+    assert summary["parity_max_rel_error"] <= PARITY
+    # the same data, the same initial weights: the float32 twins end close (0.1 nat is the
+    # recipe's stated bound; rounding alone keeps them far closer over 200 steps)
+    assert abs(summary["val_loss"] - summary["torch_val_loss"]) <= 0.1
+    assert len(summary["sample"]) == 1 + 100 and len(summary["torch_sample"]) == 1 + 100
+    lines = [json.loads(s) for s in (run_dir.path / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in lines if "val_loss" in r] == [0, 50, 100, 150, 200]
+    assert [r["step"] for r in lines if "torch_val_loss" in r] == [0, 50, 100, 150, 200]
+    state = load_arrays(run_dir.path / "model.safetensors")
+    model = GPT.from_state_dict(state, n_head=config.n_head)
+    assert model.n_layer == 2 and model.vocab_size == 65
+    page = (run_dir.path / "report.html").read_text()
+    assert "✓" in page and "PyTorch twin" in page
+    assert check_self_contained(run_dir.path / "report.html") >= 1
+
+
+@needs_text
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        ({"n_head": "3"}, "divisible"),
+        ({"min_lr": "1"}, "min_lr"),
+        ({"beta2": "1.0"}, "betas"),
+        ({"max_steps": "0"}, "max_steps"),
+    ],
+)
+def test_bad_values_are_refused_before_any_work(overrides, message, tmp_path):
+    config = RECIPE.make_config(quick=True, overrides=overrides)
+    with pytest.raises(ConfigError, match=message):
+        run_recipe(RECIPE, config, tmp_path, quiet=True)
+    assert not any(tmp_path.iterdir())
