@@ -1,8 +1,6 @@
-"""Module 2's checkpoints all pass in seconds, and their probes can fail."""
+"""Module 2's checkpoints all pass, and their probes can fail (timings: `dlf bench`, not here)."""
 
 from __future__ import annotations
-
-import time
 
 import numpy as np
 import pytest
@@ -12,17 +10,21 @@ from dlf.path import Checkpoint, run_checkpoint
 from dlf.scratch.layers import Conv2d
 from tests.conftest import data_available
 
+SLOW = {"skip connections", "transfer"}  # a few seconds each: `pytest -m "not slow"` skips them
 
-@pytest.mark.parametrize("checkpoint", CHECKPOINTS, ids=lambda c: c.name)
-def test_checkpoint_passes_quickly(checkpoint):
+
+@pytest.mark.parametrize(
+    "checkpoint",
+    [pytest.param(c, marks=pytest.mark.slow) if c.name in SLOW else c for c in CHECKPOINTS],
+    ids=lambda c: c.name,
+)
+def test_checkpoint_passes(checkpoint):
     assert isinstance(checkpoint, Checkpoint) and checkpoint.module == 2
     if checkpoint.name == "transfer" and not data_available("mnist"):
         pytest.skip("MNIST not in $DLF_DATA")
-    start = time.perf_counter()
     result = run_checkpoint(checkpoint)
     assert result.status == "pass", result.figure
     assert result.figure and not result.figure.startswith("error")
-    assert time.perf_counter() - start < 30  # a few seconds; generous for a loaded machine
 
 
 def test_the_five_claims_of_the_issue():

@@ -33,6 +33,7 @@ def losses(folder) -> list[float]:
     return [m["loss"] for m in map(json.loads, lines) if "loss" in m]
 
 
+@pytest.mark.slow
 def test_two_processes_equal_one_process_on_the_same_global_batch(tmp_path, text_file):
     """2 ranks x 2 micro-steps x 2 windows (no_sync in the first micro-step) == 1 process with
     batches of 8 windows: both ranks end with identical weights, equal to the single run's."""

@@ -18,6 +18,7 @@ def test_a_module_not_built_shows_as_not_built(tmp_path, monkeypatch):
     assert "✓" not in page
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not MODULES[0].built, reason="module 1 not built")
 def test_quick_path_of_module_1_writes_one_linked_report(tmp_path):
     path_dir, summary = run_path(quick=True, modules=[1], runs_dir=tmp_path, quiet=True)

@@ -1,6 +1,4 @@
-"""Module 1's checkpoints all pass, each in about a second, and a planted bug is caught."""
-
-import time
+"""Module 1's checkpoints all pass (timings: `dlf bench`, not here); a planted bug is caught."""
 
 import numpy as np
 import pytest
@@ -11,13 +9,11 @@ from dlf.scratch.gradcheck import check_layer
 
 
 @pytest.mark.parametrize("checkpoint", CHECKPOINTS, ids=lambda c: c.name)
-def test_checkpoint_passes_quickly(checkpoint):
+def test_checkpoint_passes(checkpoint):
     assert isinstance(checkpoint, Checkpoint) and checkpoint.module == 1
-    start = time.perf_counter()
     result = run_checkpoint(checkpoint)
     assert result.status == "pass", result.figure
     assert result.figure and not result.figure.startswith("error")
-    assert time.perf_counter() - start < 10  # about a second; generous for a loaded machine
 
 
 def test_the_planted_bug_is_a_wrong_gradient():

@@ -1,6 +1,4 @@
-"""Module 3's checkpoints all pass, each in about a second, with a measured figure."""
-
-import time
+"""Module 3's checkpoints all pass with a measured figure (timings: `dlf bench`, not here)."""
 
 import pytest
 
@@ -10,13 +8,11 @@ from dlf.transformer.checkpoints import CHECKPOINTS
 
 
 @pytest.mark.parametrize("checkpoint", CHECKPOINTS, ids=lambda c: c.name)
-def test_checkpoint_passes_quickly(checkpoint):
+def test_checkpoint_passes(checkpoint):
     assert isinstance(checkpoint, Checkpoint) and checkpoint.module == 3
-    start = time.perf_counter()
     result = run_checkpoint(checkpoint)
     assert result.status == "pass", result.figure
     assert any(ch.isdigit() for ch in result.figure) and not result.figure.startswith("error")
-    assert time.perf_counter() - start < 15  # about a second; generous for a loaded machine
 
 
 def test_the_path_finds_them():

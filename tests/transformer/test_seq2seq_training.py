@@ -69,7 +69,11 @@ def test_step_fn_serves_beam_search(name):
     beam = beam_search(decoder_step_fn(model, src), [BOS], 1, 6, eos_id=EOS)
     assert TASK.decode(beam.ids) == TASK.decode(greedy_ids)
     wide = beam_search(decoder_step_fn(model, src), [BOS], 3, 6, eos_id=EOS)
-    assert wide.score >= beam.score - 1e-5  # float32: batched rows differ by ~1e-9
+    # The same hypothesis scored in a batch of 3 rows or of 1: float32 matrix products whose
+    # summation order the kernels may pick by batch size, a few ulps per token of the log-probs'
+    # scale, which here (untrained models) is that of the per-token score: allow 64 float32
+    # ulps (eps = 1.19e-7) of |score|.
+    assert wide.score >= beam.score - 64 * 1.19e-7 * abs(beam.score)
 
 
 @pytest.mark.parametrize("name", list(MODELS))

@@ -13,6 +13,7 @@ pytestmark = pytest.mark.skipif(
 )
 
 
+@pytest.mark.slow
 def test_quick_setting(tmp_path):
     from dlf.cnn.recipes.architectures import BUILDERS, RECIPE
 

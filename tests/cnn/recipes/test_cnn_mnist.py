@@ -11,6 +11,7 @@ from tests.report_checks import check_self_contained
 pytestmark = pytest.mark.skipif(not data_available("mnist"), reason="MNIST not in $DLF_DATA")
 
 
+@pytest.mark.slow
 def test_quick_setting(tmp_path):
     from dlf.cnn.recipes.cnn_mnist import RECIPE
 

@@ -29,6 +29,7 @@ needs_fashion = pytest.mark.skipif(
 )
 
 
+@pytest.mark.slow
 @needs_fashion
 def test_quick_setting(tmp_path):
     assert get_recipe("resnet-depth") is RECIPE

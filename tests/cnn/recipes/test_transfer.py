@@ -31,6 +31,7 @@ needs_fashion = pytest.mark.skipif(
 )
 
 
+@pytest.mark.slow
 @needs_fashion
 def test_quick_setting(tmp_path):
     assert get_recipe("transfer") is RECIPE
@@ -121,6 +122,7 @@ def test_load_resnet18_strict_keys(tmp_path):
         load_resnet18(path)
 
 
+@pytest.mark.slow
 @needs_fashion
 def test_weights_path_runs_with_a_saved_resnet18(tmp_path):
     torch.manual_seed(0)

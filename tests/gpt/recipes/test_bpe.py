@@ -11,6 +11,7 @@ from tests.conftest import data_available
 from tests.report_checks import check_self_contained
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(
     not (data_available("tinyshakespeare") and data_available("gpt2")),
     reason="Tiny Shakespeare or the GPT-2 files not in $DLF_DATA",

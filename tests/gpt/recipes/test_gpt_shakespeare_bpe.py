@@ -26,6 +26,7 @@ TINY = {
 }  # fmt: skip
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(
     not data_available("tinyshakespeare"), reason="Tiny Shakespeare not in $DLF_DATA"
 )

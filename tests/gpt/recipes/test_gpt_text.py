@@ -174,6 +174,7 @@ def test_bad_input_is_one_line_exit_1_and_nothing_written(trained, tmp_path, cap
     assert not runs.exists()
 
 
+@pytest.mark.slow
 def test_torchrun_makes_one_run_directory_on_rank_0(trained, tmp_path):
     _, _, data = trained
     runs = tmp_path / "runs"

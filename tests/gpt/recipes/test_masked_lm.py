@@ -8,6 +8,7 @@ from tests.conftest import data_available
 from tests.report_checks import check_self_contained
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(
     not data_available("tinyshakespeare"), reason="Tiny Shakespeare not in $DLF_DATA"
 )

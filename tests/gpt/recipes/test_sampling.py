@@ -10,6 +10,7 @@ from tests.report_checks import check_self_contained
 KEYS = {"distinct_1", "distinct_2", "distinct_3", "char_rep_8", "known_words", "log_prob"}
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(
     not data_available("tinyshakespeare"), reason="Tiny Shakespeare not in $DLF_DATA"
 )

@@ -31,6 +31,7 @@ def test_incremental_equals_naive(name, pattern):
     assert tokenizer.vocab == vocab
 
 
+@pytest.mark.slow
 def test_incremental_equals_naive_on_shakespeare(shakespeare):
     text = shakespeare[:20_000]
     tokenizer = BPETokenizer.train(text, 400)

@@ -52,6 +52,7 @@ def test_polynomial_fit_matches_numpy_least_squares(degree):
         np.testing.assert_allclose(ours[r], reference, rtol=1e-7, atol=1e-9)
 
 
+@pytest.mark.slow
 def test_quick_setting(tmp_path):
     config = RECIPE.make_config(quick=True)
     run_dir, s = run_recipe(RECIPE, config, tmp_path, quiet=True)

@@ -48,6 +48,7 @@ def test_update_ratio():
     assert update_ratio(np.ones(4), np.ones(4) * 1.001) == pytest.approx(1e-3)
 
 
+@pytest.mark.slow
 @pytest.mark.usefixtures("needs_mnist")
 def test_quick_setting(tmp_path):
     config = RECIPE.make_config(quick=True)

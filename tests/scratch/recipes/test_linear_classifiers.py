@@ -15,6 +15,7 @@ def test_registered():
     assert get_recipe("linear-classifiers") is RECIPE
 
 
+@pytest.mark.slow
 @pytest.mark.usefixtures("needs_mnist")
 def test_quick_setting(tmp_path):
     config = RECIPE.make_config(quick=True)

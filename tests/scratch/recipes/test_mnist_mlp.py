@@ -3,6 +3,7 @@
 import json
 
 import numpy as np
+import pytest
 
 from dlf.recipes import get_recipe, run_recipe
 from dlf.runs import load_arrays
@@ -10,6 +11,7 @@ from dlf.scratch.recipes.mnist_mlp import RECIPE
 from tests.report_checks import check_self_contained
 
 
+@pytest.mark.slow
 def test_quick_run(tmp_path, needs_mnist):
     assert get_recipe("mnist-mlp") is RECIPE
     run_dir, summary = run_recipe(RECIPE, RECIPE.make_config(quick=True), tmp_path, quiet=True)

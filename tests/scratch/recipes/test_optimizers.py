@@ -8,6 +8,7 @@ from dlf.scratch.recipes.optimizers import NAMES, RECIPE, make_optimizer, smooth
 from tests.report_checks import check_self_contained
 
 
+@pytest.mark.slow
 def test_quick_run(tmp_path, needs_mnist):
     run_dir, summary = run_recipe(RECIPE, RECIPE.make_config(quick=True), tmp_path, quiet=True)
     assert summary["status"] == "completed"

@@ -1,10 +1,13 @@
 """The quick setting of ``regularization``: four runs, curves and a table of accuracies."""
 
+import pytest
+
 from dlf.recipes import run_recipe
 from dlf.scratch.recipes.regularization import KEYS, RECIPE
 from tests.report_checks import check_self_contained
 
 
+@pytest.mark.slow
 def test_quick_run(tmp_path, needs_mnist):
     config = RECIPE.make_config(quick=True)
     run_dir, summary = run_recipe(RECIPE, config, tmp_path, quiet=True)

@@ -12,6 +12,7 @@ from dlf.scratch.recipes.scratch_cnn import RECIPE, small_cnn
 from tests.report_checks import check_self_contained
 
 
+@pytest.mark.slow
 def test_quick_run(tmp_path, needs_mnist):
     assert get_recipe("scratch-cnn") is RECIPE and RECIPE.module == 2
     config = RECIPE.make_config(quick=True)

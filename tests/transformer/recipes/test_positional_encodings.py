@@ -5,6 +5,7 @@ from dlf.transformer.recipes.positional_encodings import RECIPE
 from tests.report_checks import check_self_contained
 
 
+@pytest.mark.slow
 def test_quick_setting_runs_and_reports(tmp_path):
     assert get_recipe("positional-encodings") is RECIPE and "positional-encodings" in CATALOG
     config = RECIPE.make_config(quick=True)

@@ -1,8 +1,11 @@
+import pytest
+
 from dlf.recipes import CATALOG, get_recipe, run_recipe
 from dlf.transformer.recipes.rnn_vs_transformer import MODELS, RECIPE
 from tests.report_checks import check_self_contained
 
 
+@pytest.mark.slow
 def test_quick_setting_runs_and_reports(tmp_path):
     assert get_recipe("rnn-vs-transformer") is RECIPE and "rnn-vs-transformer" in CATALOG
     config = RECIPE.make_config(quick=True)

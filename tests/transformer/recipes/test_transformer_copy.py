@@ -1,8 +1,11 @@
+import pytest
+
 from dlf.recipes import CATALOG, get_recipe, run_recipe
 from dlf.transformer.recipes.transformer_copy import RECIPE
 from tests.report_checks import check_self_contained
 
 
+@pytest.mark.slow
 def test_quick_setting_runs_and_reports(tmp_path):
     assert get_recipe("transformer-copy") is RECIPE and "transformer-copy" in CATALOG
     run_dir, summary = run_recipe(RECIPE, RECIPE.make_config(quick=True), tmp_path, quiet=True)

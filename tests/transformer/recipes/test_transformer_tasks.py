@@ -5,6 +5,7 @@ from dlf.transformer.recipes.transformer_tasks import RECIPE, per_task
 from tests.report_checks import check_self_contained
 
 
+@pytest.mark.slow
 def test_quick_setting_runs_and_reports(tmp_path):
     assert get_recipe("transformer-tasks") is RECIPE and "transformer-tasks" in CATALOG
     config = RECIPE.make_config(quick=True)
