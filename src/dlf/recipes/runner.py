@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import itertools
 import os
+import signal
 import tempfile
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -25,8 +27,10 @@ def run_recipe(
     """Run ``recipe`` with ``config`` in a new run directory; returns it and the summary.
 
     Data sets are found first, and the recipe's ``preflight`` checks the rest of its input, so
-    bad input stops the run before any folder is made. On Ctrl-C the run directory is closed
-    with ``status: interrupted`` and KeyboardInterrupt is raised again; on an error, with
+    bad input stops the run before any folder is made. On Ctrl-C or SIGTERM (see
+    :class:`SigtermAsInterrupt`) the run directory is closed with ``status:
+    interrupted``, the signal and the weights files present, and KeyboardInterrupt is raised
+    again (``dlf run`` then exits 130 for either); on an error, with
     ``status: failed`` and the error. Under ``torchrun`` (``RANK`` set), rank 0 alone makes a
     run directory; the other ranks run in a temporary one that is deleted at the end.
     """
@@ -38,17 +42,67 @@ def run_recipe(
         with tempfile.TemporaryDirectory(prefix=f"dlf-rank{os.environ['RANK']}-") as scratch:
             run_dir = RunDir.create(scratch, recipe.name, config, quiet=True)
             return run_dir, run_dir.finish(recipe.run(config, run_dir))
-    run_dir = RunDir.create(runs_dir, recipe.name, config, quiet=quiet)
-    try:
-        summary = recipe.run(config, run_dir)
-    except KeyboardInterrupt:
-        last = run_dir.history[-1]["step"] if run_dir.history else None
-        run_dir.finish({"interrupted_after_step": last}, status="interrupted")
-        raise
-    except Exception as err:
-        run_dir.finish({"error": f"{type(err).__name__}: {err}"}, status="failed")
-        raise
-    return run_dir, run_dir.finish(summary)
+    with SigtermAsInterrupt() as sigterm:
+        run_dir = RunDir.create(runs_dir, recipe.name, config, quiet=quiet)
+        try:
+            summary = recipe.run(config, run_dir)
+        except KeyboardInterrupt:
+            sigterm.hold()
+            last = run_dir.history[-1]["step"] if run_dir.history else None
+            run_dir.finish(
+                {
+                    "interrupted_after_step": last,
+                    "interrupted_by": "SIGTERM" if sigterm.received else "Ctrl-C (SIGINT)",
+                    "weights_files": sorted(p.name for p in run_dir.path.glob("*.safetensors")),
+                },
+                status="interrupted",
+            )
+            raise
+        except Exception as err:
+            sigterm.hold()
+            run_dir.finish({"error": f"{type(err).__name__}: {err}"}, status="failed")
+            raise
+        sigterm.hold()
+        return run_dir, run_dir.finish(summary)
+
+
+class SigtermAsInterrupt:
+    """Inside ``with``, SIGTERM ends the work as Ctrl-C does: KeyboardInterrupt in the main thread.
+
+    After ``hold()`` (called when the run's last files are being written) a SIGTERM is only
+    noted, so those files are written whole, and KeyboardInterrupt is raised on leaving the
+    block instead; a SIGTERM after the first is ignored (SIGKILL still ends the process).
+    ``received`` says whether a SIGTERM came. The handler that was there before is put back on
+    leaving. Outside the main thread, where Python cannot set handlers, it does nothing.
+    """
+
+    def __init__(self) -> None:
+        self.received = False
+        self._armed = True
+        self._old: Any = None
+        self._installed = False
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        first, self.received = not self.received, True
+        if first and self._armed:
+            self._armed = False
+            raise KeyboardInterrupt("SIGTERM")
+
+    def hold(self) -> None:
+        """From now on a SIGTERM waits for the end of the block."""
+        self._armed = False
+
+    def __enter__(self) -> SigtermAsInterrupt:
+        if threading.current_thread() is threading.main_thread():
+            self._old = signal.signal(signal.SIGTERM, self._handle)
+            self._installed = True
+        return self
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        if self._installed:
+            signal.signal(signal.SIGTERM, self._old if self._old is not None else signal.SIG_DFL)
+        if self.received and exc_type is None:  # it came while the last files were written
+            raise KeyboardInterrupt("SIGTERM")
 
 
 def split_alternatives(text: str) -> list[str]:

@@ -54,11 +54,22 @@ class RunDir:
 
     @classmethod
     def create(cls, root: str | Path, recipe: str, config: Any, quiet: bool = False) -> RunDir:
-        """A new, empty ``<root>/<recipe>/<UTC timestamp>[-k]/``."""
+        """A new, empty ``<root>/<recipe>/<UTC timestamp>[-k]/``, never shared with another run.
+
+        The folder is claimed by ``mkdir`` itself (it fails if the folder exists), so of several
+        processes starting in the same second each gets its own: ``20261127-150710``, then
+        ``20261127-150710-2``, ``-3``, ...
+        """
         base = Path(root) / recipe / utc_timestamp()
+        base.parent.mkdir(parents=True, exist_ok=True)
         path, k = base, 1
-        while path.exists():
-            path, k = base.with_name(f"{base.name}-{k}"), k + 1
+        while True:
+            try:
+                path.mkdir(exist_ok=False)
+                break
+            except FileExistsError:
+                k += 1
+                path = base.with_name(f"{base.name}-{k}")
         return cls(path, recipe, config, quiet)
 
     # ----- metrics and progress -----

@@ -73,6 +73,21 @@ class History:
         return float(sum(self.seconds))
 
 
+class Interrupted(KeyboardInterrupt):
+    """Training stopped by Ctrl-C (or SIGTERM under ``dlf run``) inside :func:`fit`.
+
+    ``history`` holds the epochs measured before it. If early stopping had kept a best epoch,
+    the model holds that epoch's weights again and ``restored_epoch`` is its number; else
+    ``restored_epoch`` is None and the model holds the weights as they stood (maybe within an
+    epoch). It is a KeyboardInterrupt, so it ends the run as Ctrl-C does.
+    """
+
+    def __init__(self, history: History, restored_epoch: int | None):
+        super().__init__("training interrupted")
+        self.history = history
+        self.restored_epoch = restored_epoch
+
+
 def steps_per_epoch(n: int, batch_size: int) -> int:
     """Mini-batches in one pass over ``n`` samples (the last may be smaller): ``ceil(n / B)``.
 
@@ -152,7 +167,9 @@ def fit(
       ``dR/dW = lambda W``, to the weight matrices' gradients (not biases or norm scales).
     - ``patience``: early stopping on validation loss. Training stops once ``patience`` epochs
       pass without a new lowest ``val_loss``, and the weights and buffers of the best epoch are
-      copied back into the model in place (also when all epochs ran). Needs a validation set.
+      copied back into the model in place (also when all epochs ran, and when training is
+      interrupted: then :class:`Interrupted` is raised with the history so far). Needs a
+      validation set.
     - ``run_dir``: each epoch becomes one line of its metrics.jsonl, ``{"step": epoch, **tags,
       "train_loss", "train_acc", "val_loss", "val_acc", "lr", "seconds"}``, so several runs in one
       folder are told apart by ``tags`` (e.g. ``{"optimizer": "adam"}``) and read back with
@@ -175,70 +192,78 @@ def fit(
     tags = dict(tags or {})
     label = " ".join(f"{k}={v}" for k, v in tags.items())
     history = History()
-    best_state = None
+    best = None  # (epoch, its state): one assignment, so an interrupt never splits them
     n, t = len(x_train), 0
     epoch_iter = range(1, epochs + 1)
     if run_dir is not None:
         epoch_iter = run_dir.progress(epoch_iter, total=epochs, desc=label or "epochs")
 
-    for epoch in epoch_iter:
-        start = time.perf_counter()
-        model.train()
-        order = rng.permutation(n)
-        loss_sum, correct = 0.0, 0.0
-        for i in range(0, n, batch_size):
-            idx = order[i : i + batch_size]
-            xb, yb = x_train[idx], y_train[idx]
-            if schedule is not None:
-                optimizer.lr = schedule(t if schedule_unit == "iteration" else epoch - 1)
-            logits = model.forward(xb)
-            loss, dlogits = loss_fn(logits, yb)
-            if not math.isfinite(loss):
-                history.diverged = True
+    try:
+        for epoch in epoch_iter:
+            start = time.perf_counter()
+            model.train()
+            order = rng.permutation(n)
+            loss_sum, correct = 0.0, 0.0
+            for i in range(0, n, batch_size):
+                idx = order[i : i + batch_size]
+                xb, yb = x_train[idx], y_train[idx]
+                if schedule is not None:
+                    optimizer.lr = schedule(t if schedule_unit == "iteration" else epoch - 1)
+                logits = model.forward(xb)
+                loss, dlogits = loss_fn(logits, yb)
+                if not math.isfinite(loss):
+                    history.diverged = True
+                    break
+                model.backward(dlogits)
+                params, grads = model.params, model.grads
+                if weight_decay > 0:
+                    for k, g in l2_penalty(params, weight_decay)[1].items():
+                        grads[k] += g
+                optimizer.step(params, grads)
+                t += 1
+                history.batch_loss.append(loss)
+                loss_sum += loss * len(idx)
+                correct += accuracy(logits, yb) * len(idx)
+            if history.diverged:
+                if run_dir is not None:
+                    run_dir.say(f"{label} epoch {epoch}: loss is not finite; training stopped")
                 break
-            model.backward(dlogits)
-            params, grads = model.params, model.grads
-            if weight_decay > 0:
-                for k, g in l2_penalty(params, weight_decay)[1].items():
-                    grads[k] += g
-            optimizer.step(params, grads)
-            t += 1
-            history.batch_loss.append(loss)
-            loss_sum += loss * len(idx)
-            correct += accuracy(logits, yb) * len(idx)
-        if history.diverged:
-            if run_dir is not None:
-                run_dir.say(f"{label} epoch {epoch}: loss is not finite; training stopped")
-            break
 
-        val_loss, val_acc = evaluate(model, x_val, y_val, loss_fn) if has_val else (math.nan,) * 2
-        record = {
-            "train_loss": loss_sum / n,
-            "train_acc": correct / n,
-            "val_loss": val_loss,
-            "val_acc": val_acc,
-            "lr": float(optimizer.lr),
-            "seconds": time.perf_counter() - start,
-        }
-        history.epoch.append(epoch)
-        for key, value in record.items():
-            getattr(history, key).append(value)
-        if run_dir is not None:
-            run_dir.log(epoch, **tags, **record)
-            run_dir.say(
-                f"{label + ' ' if label else ''}epoch {epoch}/{epochs}: train_loss "
-                f"{record['train_loss']:.4f}, val_loss {val_loss:.4f}, val_acc {val_acc:.4f}"
+            val_loss, val_acc = (
+                evaluate(model, x_val, y_val, loss_fn) if has_val else (math.nan,) * 2
             )
+            record = {
+                "train_loss": loss_sum / n,
+                "train_acc": correct / n,
+                "val_loss": val_loss,
+                "val_acc": val_acc,
+                "lr": float(optimizer.lr),
+                "seconds": time.perf_counter() - start,
+            }
+            history.epoch.append(epoch)
+            for key, value in record.items():
+                getattr(history, key).append(value)
+            if run_dir is not None:
+                run_dir.log(epoch, **tags, **record)
+                run_dir.say(
+                    f"{label + ' ' if label else ''}epoch {epoch}/{epochs}: train_loss "
+                    f"{record['train_loss']:.4f}, val_loss {val_loss:.4f}, val_acc {val_acc:.4f}"
+                )
 
-        if has_val and val_loss < history.best_val_loss:
-            history.best_epoch, history.best_val_loss = epoch, val_loss
-            if patience is not None:
-                best_state = state_dict(model)
-        elif patience is not None and epoch - (history.best_epoch or 0) >= patience:
-            history.stopped_early = True
-            break
+            if has_val and val_loss < history.best_val_loss:
+                history.best_epoch, history.best_val_loss = epoch, val_loss
+                if patience is not None:
+                    best = (epoch, state_dict(model))
+            elif patience is not None and epoch - (history.best_epoch or 0) >= patience:
+                history.stopped_early = True
+                break
+    except KeyboardInterrupt:  # Ctrl-C, or SIGTERM under dlf run: keep what is worth keeping
+        if best is not None:
+            load_state_dict(model, best[1])
+            history.restored_best = True
+        raise Interrupted(history, best[0] if best else None) from None
 
-    if best_state is not None:
-        load_state_dict(model, best_state)
+    if best is not None:
+        load_state_dict(model, best[1])
         history.restored_best = True
     return history

@@ -5,7 +5,8 @@
 trained with softmax cross-entropy by mini-batch SGD with Nesterov momentum, a linear warm-up
 then a cosine decay of the learning rate (per iteration), and early stopping on a validation
 split held out of the training set. The test set is scored once, at the end, with the weights
-of the best validation epoch; the weights are saved as ``model.safetensors`` in the run folder.
+of the best validation epoch; the weights are saved as ``model.safetensors`` in the run folder,
+also when the run is interrupted (Ctrl-C or SIGTERM): then those of the best epoch so far.
 Full setting: 98.43% test accuracy measured (target >= 98.0%), 20 epochs, about 40 s of CPU.
 
 ``workspace=DIR`` trains with the learner's own code from a ``dlf learn`` workspace: their
@@ -22,7 +23,7 @@ from typing import Literal
 import numpy as np
 
 from dlf.recipes import ConfigError, Recipe
-from dlf.runs import RunDir
+from dlf.runs import RunDir, save_arrays
 from dlf.scratch.losses import softmax_cross_entropy
 from dlf.scratch.mlp import architecture_rows, mlp
 from dlf.scratch.optim import SGD
@@ -34,7 +35,8 @@ from dlf.scratch.recipes.mnist_report import (
     save_weights,
     warmup_then,
 )
-from dlf.scratch.trainer import evaluate, fit, predict, steps_per_epoch
+from dlf.scratch.state import state_dict
+from dlf.scratch.trainer import Interrupted, evaluate, fit, predict, steps_per_epoch
 
 
 @dataclass
@@ -120,32 +122,46 @@ def run(config: MnistMLPConfig, run_dir: RunDir) -> dict:
     optimizer = sgd(config.lr, momentum=config.momentum, nesterov=config.momentum > 0)
 
     start = time.perf_counter()
-    history = fit(
-        model,
-        loss_fn,
-        optimizer,
-        data.x_train,
-        data.y_train,
-        data.x_val,
-        data.y_val,
-        epochs=config.epochs,
-        batch_size=config.batch_size,
-        schedule=schedule,
-        weight_decay=config.weight_decay,
-        patience=config.patience,
-        rng=rng,
-        run_dir=run_dir,
-    )
+    try:
+        history = fit(
+            model,
+            loss_fn,
+            optimizer,
+            data.x_train,
+            data.y_train,
+            data.x_val,
+            data.y_val,
+            epochs=config.epochs,
+            batch_size=config.batch_size,
+            schedule=schedule,
+            weight_decay=config.weight_decay,
+            patience=config.patience,
+            rng=rng,
+            run_dir=run_dir,
+        )
+    except Interrupted as stop:  # Ctrl-C or SIGTERM: keep the weights trained so far
+        save_arrays(run_dir.path / "model.safetensors", state_dict(model))
+        done = stop.history.epochs_run
+        held = (
+            f"the weights of epoch {stop.restored_epoch}, the lowest validation loss so far"
+            if stop.restored_epoch is not None
+            else "the weights as they stood when training stopped (maybe within an epoch)"
+        )
+        run_dir.text(
+            "Interrupted",
+            f"Training stopped after {done} of {config.epochs} epochs. model.safetensors holds "
+            f"{held}; the test set was not scored.",
+        )
+        raise
     train_seconds = time.perf_counter() - start
-    test_loss, test_acc = evaluate(model, data.x_test, data.y_test, loss_fn)
-    val_loss, val_acc = evaluate(model, data.x_val, data.y_val, loss_fn)
-
     weights, reload_ok = save_weights(
         run_dir,
         model,
         lambda: mlp(sizes, config.activation, config.dropout, config.batch_norm, parts=parts),
         data.x_test,
     )
+    test_loss, test_acc = evaluate(model, data.x_test, data.y_test, loss_fn)
+    val_loss, val_acc = evaluate(model, data.x_val, data.y_val, loss_fn)
 
     run_dir.figure(
         "learning_curves",
