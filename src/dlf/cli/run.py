@@ -17,21 +17,57 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quiet", action="store_true", help="no progress output")
 
 
-def add_run(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("recipe", help="recipe name (see dlf list)")
-    parser.usage = (
-        "dlf run RECIPE [--quick | --setting NAME] [--runs-dir DIR] [--quiet] [key=value ...]"
+# Commands whose ``--help`` after a recipe name describes that recipe (their parsers are made
+# without argparse's own -h, see dlf.cli.build_parser).
+RECIPE_HELP = ("run", "sweep")
+RUN_USAGE = "dlf run RECIPE [--quick | --setting NAME] [--runs-dir DIR] [--quiet] [key=value ...]"
+SWEEP_USAGE = "dlf sweep RECIPE key=v1,v2 [key=a,b ...] [--quick] [--runs-dir DIR] [--quiet]"
+
+
+def _recipe_argument(parser: argparse.ArgumentParser, usage: str) -> None:
+    parser.add_argument("recipe", nargs="?", help="recipe name (see dlf list)")
+    parser.add_argument(
+        "-h",
+        "--help",
+        action="store_true",
+        help="this help; after RECIPE: its keys, types, defaults and settings",
     )
+    parser.usage = usage
+    parser.set_defaults(command_help=parser.format_help, usage_line=usage)
+
+
+def add_run(parser: argparse.ArgumentParser) -> None:
+    _recipe_argument(parser, RUN_USAGE)
     parser.set_defaults(takes_pairs="key=value config overrides")
     _common(parser)
     parser.add_argument("--setting", default=None, help="a named setting of the recipe (dlf list)")
 
 
 def add_sweep(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("recipe", help="recipe name (see dlf list)")
-    parser.usage = "dlf sweep RECIPE key=v1,v2 [key=a,b ...] [--quick] [--runs-dir DIR] [--quiet]"
+    _recipe_argument(parser, SWEEP_USAGE)
     parser.set_defaults(takes_pairs="key=v1,v2 values to sweep")
     _common(parser)
+
+
+def _help_or_recipe(args: argparse.Namespace) -> str | None:
+    """Print the help asked for (the command's, or the recipe's) and return None; else the name.
+
+    ``dlf run --help``: the command's options; ``dlf run NAME --help``: the recipe described by
+    :func:`dlf.recipes.describe.describe` (keys, types, defaults, settings).
+    """
+    if args.help and args.recipe is None:
+        print(args.command_help(), end="")
+        return None
+    if args.recipe is None:
+        raise UsageError(f"{args.command}: the following arguments are required: recipe")
+    if args.help:
+        from dlf.recipes.describe import describe
+
+        recipe = get_recipe(args.recipe)
+        usage = args.usage_line.replace("RECIPE", recipe.name)
+        print(f"usage: {usage}\n\n{describe(recipe)}")
+        return None
+    return args.recipe
 
 
 def add_path(parser: argparse.ArgumentParser) -> None:
@@ -41,7 +77,10 @@ def add_path(parser: argparse.ArgumentParser) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    recipe = get_recipe(args.recipe)
+    name = _help_or_recipe(args)
+    if name is None:
+        return 0
+    recipe = get_recipe(name)
     config = recipe.make_config(args.quick, parse_overrides(args.pairs), args.setting)
     run_dir, summary = run_recipe(recipe, config, args.runs_dir, args.quiet)
     if is_main_process():  # under torchrun the other ranks' run folders are temporary
@@ -51,6 +90,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
+    if _help_or_recipe(args) is None:
+        return 0
     if not args.pairs:
         raise UsageError("sweep wants at least one key=v1,v2 to vary")
     sweep_dir = sweep(get_recipe(args.recipe), args.pairs, args.quick, args.runs_dir, args.quiet)
