@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+
+import pytest
 
 from dlf.learn import Grade, get_exercise, grade_file
 
@@ -29,3 +32,20 @@ def assert_caught(name: str, old: str, new: str, diagnosis: str, folder: Path) -
     said = [c.diagnosis for c in grade.checks if not c.passed] + [grade.error]
     assert any(diagnosis in s for s in said), (name, diagnosis, said)
     return grade
+
+
+def planted_test(name: str, planted: list[tuple[str, str, str]], *marks) -> Callable:
+    """The test that each planted mistake of exercise ``name`` is caught and named, parametrized
+    over ``planted`` = [(text of the solution, the learner's version, the diagnosis), ...]; with
+    ``marks`` (e.g. ``pytest.mark.filterwarnings(...)``). In a test module::
+
+        test_a_planted_mistake_is_caught_and_named = planted_test(NAME, PLANTED)
+    """
+
+    @pytest.mark.parametrize(("old", "new", "diagnosis"), planted)
+    def test(old: str, new: str, diagnosis: str, tmp_path: Path) -> None:
+        assert_caught(name, old, new, diagnosis, tmp_path)
+
+    for mark in marks:
+        test = mark(test)
+    return test

@@ -1,11 +1,11 @@
 import pytest
 
 from dlf.learn import get_exercise
-from dlf.learn.module3.encoder_block import solution_variant
+from dlf.learn.grader import solution_variant
 from dlf.learn.module4.beam_search import CASES, SOLUTION, VARIANTS, Trap
 from dlf.sampling.beam import beam_search
 
-from .helpers import assert_caught, grade_text
+from .helpers import grade_text, planted_test
 
 NAME = "beam-search"
 
@@ -52,18 +52,7 @@ def _diagnoses(grade):
     return [c.diagnosis for c in grade.checks if not c.passed]
 
 
-def test_the_stub_is_not_started(tmp_path):
-    assert grade_text(NAME, get_exercise(NAME).stub, tmp_path).state == "not started"
-
-
-def test_the_solution_passes(tmp_path):
-    grade = grade_text(NAME, get_exercise(NAME).solution, tmp_path)
-    assert grade.state == "passed", grade.lines()
-
-
-@pytest.mark.parametrize(("old", "new", "diagnosis"), PLANTED)
-def test_a_planted_mistake_is_caught_and_named(old, new, diagnosis, tmp_path):
-    assert_caught(NAME, old, new, diagnosis, tmp_path)
+test_a_planted_mistake_is_caught_and_named = planted_test(NAME, PLANTED)
 
 
 def test_multiplied_probabilities_are_named(tmp_path):

@@ -6,7 +6,7 @@ from dlf.learn import get_exercise
 from dlf.learn.module4 import bpe_tokenizer
 
 from ..conftest import data_available
-from .helpers import assert_caught, grade_text
+from .helpers import grade_text, planted_test
 
 NAME = "bpe-tokenizer"
 CHOICE = "pair = min(counts, key=lambda p: (-counts[p], p))"
@@ -55,19 +55,13 @@ def needs_shakespeare():
         pytest.skip("Tiny Shakespeare not in $DLF_DATA")
 
 
-def test_the_stub_is_not_started(tmp_path):
-    assert grade_text(NAME, get_exercise(NAME).stub, tmp_path).state == "not started"
-
-
-def test_the_solution_passes(needs_shakespeare, tmp_path):
+def test_the_solution_is_graded_on_tiny_shakespeare(needs_shakespeare, tmp_path):
     grade = grade_text(NAME, get_exercise(NAME).solution, tmp_path)
     assert grade.state == "passed", grade.lines()
     assert any("Tiny Shakespeare" in c.on for c in grade.checks)
 
 
-@pytest.mark.parametrize(("old", "new", "diagnosis"), PLANTED)
-def test_a_planted_mistake_is_caught_and_named(old, new, diagnosis, tmp_path):
-    assert_caught(NAME, old, new, diagnosis, tmp_path)
+test_a_planted_mistake_is_caught_and_named = planted_test(NAME, PLANTED)
 
 
 def test_the_grading_texts_need_no_reused_token():

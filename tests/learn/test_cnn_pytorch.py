@@ -1,9 +1,7 @@
-import pytest
-
 from dlf.data import DataError
 from dlf.learn import get_exercise
 
-from .helpers import assert_caught, grade_text, plant
+from .helpers import grade_text, plant, planted_test
 
 NAME = "cnn-pytorch"
 LAST = "        nn.Linear(16 * 7 * 7, num_classes),\n    )"
@@ -23,18 +21,7 @@ PLANTED = [  # (text of the solution, the learner's version, the diagnosis it mu
 ]
 
 
-def test_the_stub_is_not_started(tmp_path):
-    assert grade_text(NAME, get_exercise(NAME).stub, tmp_path).state == "not started"
-
-
-@pytest.mark.parametrize(("old", "new", "diagnosis"), PLANTED)
-def test_a_planted_mistake_is_caught_and_named(old, new, diagnosis, tmp_path):
-    assert_caught(NAME, old, new, diagnosis, tmp_path)
-
-
-def test_the_solution_passes(needs_mnist, tmp_path):
-    grade = grade_text(NAME, get_exercise(NAME).solution, tmp_path)
-    assert grade.state == "passed", grade.lines()
+test_a_planted_mistake_is_caught_and_named = planted_test(NAME, PLANTED)
 
 
 def test_a_network_that_does_not_learn_is_near_chance(needs_mnist, tmp_path):

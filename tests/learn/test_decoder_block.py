@@ -1,10 +1,9 @@
 import pytest
 
-from dlf.learn import get_exercise
+from dlf.learn.grader import solution_variant
 from dlf.learn.module3.decoder_block import DECODER_VARIANTS, SOLUTION
-from dlf.learn.module3.encoder_block import solution_variant
 
-from .helpers import assert_caught, grade_text, plant
+from .helpers import grade_text, plant, planted_test
 
 NAME = "decoder-block"
 POST_SELF = "        x = self.norm_1(x + self.dropout(self.self_attn(x, x, x, tgt_mask)))\n"
@@ -47,18 +46,7 @@ PLANTED = [  # (text of the solution, the learner's version, the diagnosis it mu
 ]
 
 
-def test_the_stub_is_not_started(tmp_path):
-    assert grade_text(NAME, get_exercise(NAME).stub, tmp_path).state == "not started"
-
-
-def test_the_solution_passes(tmp_path):
-    grade = grade_text(NAME, get_exercise(NAME).solution, tmp_path)
-    assert grade.state == "passed", grade.lines()
-
-
-@pytest.mark.parametrize(("old", "new", "diagnosis"), PLANTED)
-def test_a_planted_mistake_is_caught_and_named(old, new, diagnosis, tmp_path):
-    assert_caught(NAME, old, new, diagnosis, tmp_path)
+test_a_planted_mistake_is_caught_and_named = planted_test(NAME, PLANTED)
 
 
 @pytest.mark.parametrize(("message", "edits"), DECODER_VARIANTS)

@@ -1,8 +1,6 @@
-import pytest
-
 from dlf.learn import get_exercise
 
-from .helpers import assert_caught, grade_text
+from .helpers import planted_test
 
 NAME = "gradient-accumulation"
 BACKWARD = "            (loss / k).backward()\n"
@@ -35,15 +33,6 @@ PLANTED = [  # (text of the solution, the learner's version, the diagnosis it mu
 ]
 
 
-def test_the_stub_is_not_started(tmp_path):
-    assert grade_text(NAME, get_exercise(NAME).stub, tmp_path).state == "not started"
-
-
-def test_the_solution_passes(tmp_path):
-    grade = grade_text(NAME, get_exercise(NAME).solution, tmp_path)
-    assert grade.state == "passed", grade.lines()
-
-
 def test_the_solution_is_dlfs_body():
     from dlf.gpt.train import accumulate_gradients
     from dlf.learn.module4.gradient_accumulation import STUB
@@ -53,15 +42,4 @@ def test_the_solution_is_dlfs_body():
     assert get_exercise(NAME).solution == imported
 
 
-def test_listing_the_exercise_does_not_import_torch():
-    import subprocess
-    import sys
-
-    code = "import sys, dlf.learn.module4.gradient_accumulation; print('torch' in sys.modules)"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "False"
-
-
-@pytest.mark.parametrize(("old", "new", "diagnosis"), PLANTED)
-def test_a_planted_mistake_is_caught_and_named(old, new, diagnosis, tmp_path):
-    assert_caught(NAME, old, new, diagnosis, tmp_path)
+test_a_planted_mistake_is_caught_and_named = planted_test(NAME, PLANTED)

@@ -1,8 +1,4 @@
-import pytest
-
-from dlf.learn import get_exercise
-
-from .helpers import assert_caught, grade_text
+from .helpers import planted_test
 
 NAME = "max-pool"
 
@@ -47,15 +43,4 @@ PLANTED = [  # (text of the solution, the learner's version, the diagnosis it mu
 ]
 
 
-def test_the_stub_is_not_started(tmp_path):
-    assert grade_text(NAME, get_exercise(NAME).stub, tmp_path).state == "not started"
-
-
-def test_the_solution_passes(tmp_path):
-    grade = grade_text(NAME, get_exercise(NAME).solution, tmp_path)
-    assert grade.state == "passed", grade.lines()
-
-
-@pytest.mark.parametrize(("old", "new", "diagnosis"), PLANTED)
-def test_a_planted_mistake_is_caught_and_named(old, new, diagnosis, tmp_path):
-    assert_caught(NAME, old, new, diagnosis, tmp_path)
+test_a_planted_mistake_is_caught_and_named = planted_test(NAME, PLANTED)

@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from dlf.learn import get_exercise
-from dlf.learn.module3.encoder_block import solution_variant
+from dlf.learn.grader import solution_variant
 from dlf.learn.module4.sampling_filters import (
     SOLUTION,
     STUB,
@@ -11,7 +11,7 @@ from dlf.learn.module4.sampling_filters import (
     _top_p_cases,
 )
 
-from .helpers import assert_caught, grade_text
+from .helpers import grade_text, planted_test
 
 NAME = "sampling-filters"
 REMOVE = "    remove = torch.empty_like(remove_sorted).scatter_(-1, order, remove_sorted)\n"
@@ -49,22 +49,11 @@ PLANTED = [  # (text of the solution, the learner's version, the diagnosis it mu
 ]
 
 
-def test_the_stub_is_not_started(tmp_path):
-    assert grade_text(NAME, get_exercise(NAME).stub, tmp_path).state == "not started"
-
-
-def test_the_solution_passes(tmp_path):
-    grade = grade_text(NAME, get_exercise(NAME).solution, tmp_path)
-    assert grade.state == "passed", grade.lines()
-
-
 def test_the_solution_needs_no_import_from_dlf():
     assert "from dlf" not in SOLUTION and "NEG_INF = float(" in STUB  # the stub defines NEG_INF
 
 
-@pytest.mark.parametrize(("old", "new", "diagnosis"), PLANTED)
-def test_a_planted_mistake_is_caught_and_named(old, new, diagnosis, tmp_path):
-    assert_caught(NAME, old, new, diagnosis, tmp_path)
+test_a_planted_mistake_is_caught_and_named = planted_test(NAME, PLANTED)
 
 
 @pytest.mark.parametrize(("message", "edits"), TOP_K_VARIANTS + TOP_P_VARIANTS)

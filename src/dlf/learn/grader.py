@@ -10,21 +10,27 @@ checks through it::
 
 Every comparison is in float64 and normwise: ``relative_error`` of :mod:`dlf.scratch.gradcheck`
 (``max |a - b| / max(|a| + |b|)``). When a value is wrong, the grader tries the known mistakes
-the exercise lists (each a value that a particular wrong program would return) and then the
-generic ones (sign flipped, transposed, off by a constant factor such as N), and names the one
-that matches. An exception in the learner's code stops the grading with a
-:class:`LearnerError` that points at the learner's file and line.
+the exercise lists (each a value that a particular wrong program would return, NaN and inf
+included where that program has them) and then the generic ones (sign flipped, transposed, off
+by a constant factor such as N), and names the one that matches. An exception in the learner's
+code stops the grading with a :class:`LearnerError` that points at the learner's file and line.
+
+Torch code is graded with the same tools: ``g.close`` takes tensors (detached, on the CPU, in
+float64) and ``g.call`` reports a tensor argument changed in place as it does an array. torch is
+never imported here at module level: a tensor exists only where torch was imported already.
 """
 
 from __future__ import annotations
 
 import ast
 import inspect
+import sys
 import textwrap
 import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -34,6 +40,103 @@ import numpy as np
 from dlf.scratch.gradcheck import numerical_gradient, relative_error
 
 MATCH = 1e-6  # a wrong value "is" a known mistake when it agrees with it this well
+
+INPLACE_ARRAY = "an in-place operation (+=, -=, a[...] =) on an input: work on a copy"
+INPLACE_TENSOR = (
+    "an in-place operation on an input (x += ..., x[...] = ..., masked_fill_): make a new "
+    "tensor instead (x = x + ..., masked_fill)"
+)
+
+
+def is_tensor(value: Any) -> bool:
+    """Whether ``value`` is a torch tensor (torch is not imported to find out)."""
+    torch = sys.modules.get("torch")
+    return torch is not None and isinstance(value, torch.Tensor)
+
+
+def as_array(value: Any) -> Any:
+    """A torch tensor as a float64 NumPy array (detached, on the CPU); anything else as it is."""
+    if is_tensor(value):
+        import torch
+
+        return value.detach().to("cpu", torch.float64).numpy()
+    return value
+
+
+def named(fn: Callable, name: str) -> Callable:
+    """``fn`` under another name, the one errors and checks give it (for a closure or a layer).
+
+    Example: ``g.call(named(layer, "EncoderLayer.forward"), x)``.
+    """
+
+    def call(*args: Any, **kwargs: Any) -> Any:
+        return fn(*args, **kwargs)
+
+    call.__name__ = call.__qualname__ = name
+    return call
+
+
+@cache
+def solution_variant(solution: str, edits: tuple[tuple[str, str], ...]) -> dict[str, Any]:
+    """The namespace of ``solution`` with every ``old`` of ``edits`` replaced by its ``new``.
+
+    A known mistake is the reference solution with one edit; running it gives the value that
+    the mistaken code returns (each ``old`` must occur in the solution)."""
+    text = solution
+    for old, new in edits:
+        if old not in text:
+            raise ValueError(f"a mistake's edit does not apply: {old!r} is not in the solution")
+        text = text.replace(old, new)
+    namespace: dict[str, Any] = {"__name__": "dlf_learn_mistake"}
+    exec(compile(text, "<mistake>", "exec"), namespace)
+    return namespace
+
+
+@contextmanager
+def one_torch_thread() -> Iterator[None]:
+    """torch on one thread inside: graders use small tensors, and two gradings share the cores."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _snapshot(value: Any) -> Any:
+    """A copy of an array or tensor argument, to see afterwards whether it changed; else None."""
+    if isinstance(value, np.ndarray):
+        return value.copy()
+    if is_tensor(value):
+        return value.detach().clone()
+    return None
+
+
+def _unchanged(old: Any, new: Any) -> bool:
+    """Whether ``new`` still equals the snapshot ``old`` (NaN equal to NaN)."""
+    if isinstance(old, np.ndarray):
+        return np.array_equal(old, new, equal_nan=True)
+    new = new.detach()
+    if old.shape != new.shape or old.dtype != new.dtype:
+        return False
+    if old.is_floating_point() or old.is_complex():
+        return bool(((old == new) | (old.isnan() & new.isnan())).all())
+    return bool((old == new).all())
+
+
+def _agrees(got: np.ndarray, value: np.ndarray) -> bool:
+    """``got`` equals ``value``: the same shape, NaN and inf at the same places (inf of the same
+    sign), and the finite entries within MATCH."""
+    if got.shape != value.shape:
+        return False
+    got_bad, value_bad = ~np.isfinite(got), ~np.isfinite(value)
+    if not np.array_equal(got_bad, value_bad):
+        return False
+    if not np.array_equal(got[got_bad], value[value_bad], equal_nan=True):
+        return False
+    return relative_error(got[~got_bad], value[~value_bad]) <= MATCH
 
 
 @dataclass(frozen=True)
@@ -120,11 +223,17 @@ def _first_difference(got: np.ndarray, want: np.ndarray) -> str:
     """Where ``got`` is furthest from ``want``: ``at [1, 2]: got 0.5, expected 0.25``."""
     if got.ndim == 0:
         return f"got {_fmt(got.item())}, expected {_fmt(want.item())}"
-    diff = np.abs(got - want)
+    with np.errstate(invalid="ignore"):
+        diff = np.abs(got - want)
     diff[~np.isfinite(diff)] = np.inf
+    diff[~np.isfinite(want) & ((got == want) | (np.isnan(got) & np.isnan(want)))] = 0
     idx = np.unravel_index(int(np.argmax(diff)), got.shape)
     where = ", ".join(str(int(i)) for i in idx)
     return f"at [{where}]: got {_fmt(got[idx])}, expected {_fmt(want[idx])}"
+
+
+def _name_of(fn: Callable) -> str:
+    return getattr(fn, "__qualname__", getattr(fn, "__name__", "your code"))
 
 
 @dataclass
@@ -135,6 +244,7 @@ class Grader:
     path: Path
     checks: list[Check] = field(default_factory=list)
     on: str = ""
+    known_errors: list[tuple[str, str]] = field(default_factory=list)  # see advice()
 
     def function(self, name: str) -> Callable:
         """The learner's function or class called ``name``; missing -> LearnerError."""
@@ -142,6 +252,17 @@ class Grader:
         if obj is None:
             raise LearnerError(f"{self.path.name} defines no {name!r}: keep the stub's names")
         return obj
+
+    def subclass(self, name: str, base: type, why: str) -> type:
+        """The learner's class ``name``, which must stay a subclass of dlf's ``base`` (``why``
+        says what it inherits); else a LearnerError."""
+        cls = self.function(name)
+        if not (isinstance(cls, type) and issubclass(cls, base)):
+            raise LearnerError(
+                f"{name} must stay a subclass of {base.__module__}.{base.__qualname__} ({why}): "
+                "keep the stub's class line"
+            )
+        return cls
 
     @contextmanager
     def case(self, description: str) -> Iterator[None]:
@@ -152,22 +273,42 @@ class Grader:
         finally:
             self.on = outer
 
+    @contextmanager
+    def advice(self, *known: tuple[str, str]) -> Iterator[None]:
+        """Inside, an exception of the learner's code whose message contains the first text of
+        one of ``known`` pairs is reported with the second as its likely mistake (the pairs of
+        the innermost ``advice`` are tried first).
+
+        Example: ``with g.advice(("must match", "the keys are memory, of length S")):``.
+        """
+        before = self.known_errors
+        self.known_errors = [*known, *before]
+        try:
+            yield
+        finally:
+            self.known_errors = before
+
     def call(self, fn: Callable, *args: Any, **kwargs: Any) -> Any:
         """``fn(*args, **kwargs)``; an exception becomes a LearnerError naming file and line.
 
-        Array arguments must come back unchanged (a function that writes into its input breaks
-        its caller); use :meth:`call_inplace` where changing an argument is the point.
+        Array and tensor arguments must come back unchanged (a function that writes into its
+        input breaks its caller); use :meth:`call_inplace` where changing an argument is the
+        point. A tensor argument is passed as a clone (gradients flow back to the original), so
+        that a change is reported once and never spoils the caller's tensor. To report a
+        closure or a layer under its own name, pass :func:`named` (fn, name).
         """
-        before = [a.copy() if isinstance(a, np.ndarray) else None for a in args]
+        before = [_snapshot(a) for a in args]
+        args = tuple(a.clone() if is_tensor(a) else a for a in args)
         out = self.call_inplace(fn, *args, **kwargs)
-        name = getattr(fn, "__qualname__", getattr(fn, "__name__", "your code"))
+        what = f"{_name_of(fn)} leaves its inputs unchanged"
         for i, (old, new) in enumerate(zip(before, args, strict=True)):
-            if old is not None and not np.array_equal(old, new, equal_nan=True):
+            said = any(c.what == what for c in self.checks)  # once is enough
+            if old is not None and not said and not _unchanged(old, new):
                 self.check(
-                    f"{name} leaves its inputs unchanged",
+                    what,
                     False,
-                    f"argument {i + 1} {old.shape} was modified",
-                    "an in-place operation (+=, -=, a[...] =) on an input: work on a copy",
+                    f"argument {i + 1} {tuple(old.shape)} was modified",
+                    INPLACE_ARRAY if isinstance(old, np.ndarray) else INPLACE_TENSOR,
                 )
         return out
 
@@ -176,17 +317,22 @@ class Grader:
         try:
             return fn(*args, **kwargs)
         except Exception as err:
-            name = getattr(fn, "__qualname__", getattr(fn, "__name__", "your code"))
-            raise self.error(err, name) from None
+            raise self.error(err, _name_of(fn)) from None
 
     def error(self, err: BaseException, name: str) -> LearnerError:
-        """A LearnerError for ``err`` raised while running the learner's ``name``."""
+        """A LearnerError for ``err`` raised while running the learner's ``name`` (with the
+        advice of :meth:`advice` where its message is a known one)."""
         where = learner_location(err, self.path)
         if isinstance(err, NotImplementedError) and where:
             return LearnerError(f"{name} is not written yet ({where})", not_written=True)
         text = f"{name} raised {type(err).__name__}: {err}".splitlines()[0]
         on = f" on input [{self.on}]" if self.on else ""
-        return LearnerError(f"{text}{on}" + (f"\n    at {where}" if where else ""))
+        error = LearnerError(f"{text}{on}" + (f"\n    at {where}" if where else ""))
+        for known, what in self.known_errors:
+            if known in str(err):
+                error.args = (f"{error}\n    likely mistake: {what}",)
+                break
+        return error
 
     def check(self, what: str, passed: bool, detail: str = "", diagnosis: str = "") -> bool:
         """Record a verdict computed by the exercise itself."""
@@ -202,31 +348,42 @@ class Grader:
         rtol: float = 1e-7,
         mistakes: tuple[Mistake, ...] | list[Mistake] = (),
         factors: dict[str, float] | None = None,
+        shapes: dict[tuple[int, ...], str] | None = None,
     ) -> bool:
         """Check ``got`` against the reference ``want`` (shape, finiteness, relative error).
 
-        On a mismatch the diagnosis is the first of ``mistakes`` whose value ``got`` equals,
-        else a generic one: the sign flipped, the transpose, or a constant factor, named after
-        ``factors`` (``{"N": 8}`` turns a factor of 8 into "off by a factor N = 8").
+        Both may be NumPy arrays, numbers or torch tensors (compared detached, in float64).
+        A wrong shape listed in ``shapes`` gets that shape's diagnosis (``{(N, F, 3, 3): "the
+        padding is ignored"}``). Where ``want`` holds NaN or inf, ``got`` must hold the same
+        there; the finite entries are compared by relative error. On a mismatch the diagnosis
+        is the first of ``mistakes`` whose value ``got`` equals, else a generic one: the sign
+        flipped, the transpose, or a constant factor, named after ``factors`` (``{"N": 8}``
+        turns a factor of 8 into "off by a factor N = 8").
         """
-        want_a = np.asarray(want, dtype=np.float64)
+        want_a = np.asarray(as_array(want), dtype=np.float64)
         if got is None:
             return self.check(what, False, "got None", "a missing return statement")
         try:
-            got_a = np.asarray(got, dtype=np.float64)
-        except (TypeError, ValueError):
+            got_a = np.asarray(as_array(got), dtype=np.float64)
+        except (TypeError, ValueError, RuntimeError):
             return self.check(what, False, f"got {type(got).__name__}, expected an array")
         if got_a.shape != want_a.shape:
-            diagnosis = ""
-            if got_a.shape == want_a.T.shape and got_a.ndim == 2:
+            diagnosis = (shapes or {}).get(got_a.shape, "")
+            if not diagnosis and got_a.shape == want_a.T.shape and got_a.ndim == 2:
                 diagnosis = "the result is transposed: check the order of a matrix product"
             return self.check(
                 what, False, f"shape {got_a.shape}, expected {want_a.shape}", diagnosis
             )
         diagnosis = self.diagnose(got_a, want_a, mistakes, factors or {})
-        if not np.all(np.isfinite(got_a)) and np.all(np.isfinite(want_a)):
-            return self.check(what, False, "contains NaN or inf", diagnosis)
-        err = relative_error(got_a, want_a)
+        got_bad, want_bad = ~np.isfinite(got_a), ~np.isfinite(want_a)
+        if not np.array_equal(got_bad, want_bad) or not np.array_equal(
+            got_a[got_bad], want_a[want_bad], equal_nan=True
+        ):
+            if not want_bad.any():
+                return self.check(what, False, "contains NaN or inf", diagnosis)
+            detail = f"NaN or inf do not match the reference's; {_first_difference(got_a, want_a)}"
+            return self.check(what, False, detail, diagnosis)
+        err = relative_error(got_a[~got_bad], want_a[~want_bad])
         if err <= rtol:
             return self.check(what, True)
         detail = (
@@ -236,15 +393,17 @@ class Grader:
 
     @staticmethod
     def diagnose(got: np.ndarray, want: np.ndarray, mistakes, factors: dict[str, float]) -> str:
-        """The name of the known or generic mistake that ``got`` matches, or ''."""
-        finite = np.all(np.isfinite(got))
+        """The name of the known or generic mistake that ``got`` matches, or ''.
+
+        A known mistake matches when ``got`` equals its value: NaN and inf at the same places
+        (and inf of the same sign), the finite entries within MATCH. The generic ones are
+        tried on finite values only.
+        """
+        got = np.asarray(got, dtype=np.float64)
         for m in mistakes:
-            value = np.asarray(m.value, dtype=np.float64)
-            if value.shape == got.shape and finite and relative_error(got, value) <= MATCH:
+            if _agrees(got, np.asarray(as_array(m.value), dtype=np.float64)):
                 return m.message
-            if not finite and not np.all(np.isfinite(value)):
-                return m.message
-        if not finite or not np.any(want):
+        if not np.all(np.isfinite(got)) or not np.all(np.isfinite(want)) or not np.any(want):
             return ""
         if not np.any(got):
             return "the result is all zeros: is a step missing, or a value never written?"

@@ -16,6 +16,8 @@ import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
+from typing import Any
 
 _BUILTINS = set(dir(builtins))
 
@@ -88,39 +90,86 @@ def stub_defs(source: str) -> dict[str, ast.FunctionDef]:
     return found
 
 
-def calls_to_itself(learner: str, stub: str, namespace: dict) -> list[str]:
+def _resolve(node: ast.expr, namespace: dict) -> Any:
+    """The object that a name or a dotted name (``filters.top_k_filter``,
+    ``dlf.transformer.blocks.residual``) denotes in ``namespace``, or None. Only modules and
+    classes are looked into, so that resolving runs none of the learner's code."""
+    if isinstance(node, ast.Name):
+        return namespace.get(node.id)
+    if isinstance(node, ast.Attribute):
+        base = _resolve(node.value, namespace)
+        if isinstance(base, ModuleType | type):
+            try:
+                return getattr(base, node.attr, None)
+            except Exception:
+                return None
+    return None
+
+
+def _is_super(f: ast.expr, name: str) -> bool:
+    """``f`` is ``super().<name>``."""
+    return (
+        isinstance(f, ast.Attribute)
+        and f.attr == name
+        and isinstance(f.value, ast.Call)
+        and isinstance(f.value.func, ast.Name)
+        and f.value.func.id == "super"
+    )
+
+
+def _runs_dlfs_constructor(cls: Any, call: ast.Call) -> bool:
+    """``super().__init__(args)`` in ``cls`` runs dlf's own constructor of the class the stub
+    asks for: the parent whose ``__init__`` it runs is dlf's class of the same name, and it
+    gets arguments (a bare ``super().__init__()`` sets up the base class, as a subclass must)."""
+    if not (call.args or call.keywords) or not isinstance(cls, type):
+        return False
+    parent = next((c for c in cls.__mro__[1:] if "__init__" in vars(c)), object)
+    return parent.__module__.startswith("dlf.") and parent.__name__ == cls.__name__
+
+
+def calls_to_itself(
+    learner: str, stub: str, namespace: dict, forbidden: dict[str, Any] | None = None
+) -> list[str]:
     """Where the learner's file hands a piece it should write to dlf's own implementation.
 
     Looks, inside each def the stub asks for, for ``super().<same name>(...)`` and for a call
-    of a name bound (in ``namespace``, the learner's module) to a ``dlf`` function of the same
-    name. Returns ``["Linear.forward calls super().forward (line 30)", ...]``.
+    of a name or dotted name bound (in ``namespace``, the learner's module; aliases too) to a
+    ``dlf`` function of the same name: ``top_k_filter(...)``, ``filters.top_k_filter(...)``,
+    ``dlf.sampling.filters.top_k_filter(...)``. In ``__init__``, ``super().__init__(...)`` and
+    ``Parent.__init__(self, ...)`` count only where they run dlf's constructor of the very class
+    the stub asks for (see :func:`_runs_dlfs_constructor`). ``forbidden`` (``{name: object}``)
+    adds objects of other names that the piece must not call, e.g. ``{"residual": residual}``.
+    Returns ``["Linear.forward calls super().forward (line 30)", ...]``.
     """
     wanted = stub_defs(stub)
+    objects = {id(v): k for k, v in (forbidden or {}).items()}
     found = []
     for qualname, fn in stub_defs(learner).items():
         if qualname not in wanted:
             continue
-        name = qualname.rsplit(".", 1)[-1]
+        cls_name, _, name = qualname.rpartition(".")
+        cls = namespace.get(cls_name) if cls_name else None
         for node in ast.walk(fn):
             if not isinstance(node, ast.Call):
                 continue
-            f = node.func
-            is_super = (
-                isinstance(f, ast.Attribute)
-                and f.attr == name
-                and isinstance(f.value, ast.Call)
-                and isinstance(f.value.func, ast.Name)
-                and f.value.func.id == "super"
-            )
-            target = namespace.get(f.id) if isinstance(f, ast.Name) else None
-            is_dlf = (
+            if _is_super(node.func, name):
+                if name != "__init__" or _runs_dlfs_constructor(cls, node):
+                    found.append(f"{qualname} calls super().{name} (line {node.lineno})")
+                continue
+            target = _resolve(node.func, namespace)
+            if target is None:
+                continue
+            if id(target) in objects:
+                found.append(f"{qualname} calls dlf's {objects[id(target)]} (line {node.lineno})")
+            elif (
                 callable(target)
                 and getattr(target, "__name__", "") == name
-                and getattr(target, "__module__", "").startswith("dlf.")
-            )
-            if is_super or is_dlf:
-                what = f"super().{name}" if is_super else f"dlf's {target.__module__}.{name}"
-                found.append(f"{qualname} calls {what} (line {node.lineno})")
+                and str(getattr(target, "__module__", "")).startswith("dlf.")
+                and (name != "__init__" or getattr(target, "__qualname__", "") == qualname)
+            ):
+                found.append(
+                    f"{qualname} calls dlf's {target.__module__}.{name} (line {node.lineno})"
+                )
     return found
 
 
@@ -142,13 +191,34 @@ class Reference:
         fn = inspect.unwrap(fn)
         return cls(fn.__module__, fn.__qualname__)
 
-    def source(self) -> tuple[str, ast.Module]:
-        """The text and syntax tree of the module's file."""
+    def path(self) -> Path:
+        """The module's file. A module of ``dlf`` is found under dlf's own folder, importing
+        nothing (``importlib.util.find_spec`` would import its parent packages, and
+        ``dlf.transformer`` imports torch); another module through its spec."""
+        if self.module == "dlf" or self.module.startswith("dlf."):
+            import dlf
+
+            base = Path(dlf.__file__).parent.joinpath(*self.module.split(".")[1:])
+            for path in (base.with_suffix(".py"), base / "__init__.py"):
+                if path.is_file():
+                    return path
+            raise ModuleNotFoundError(f"no source file for module {self.module!r}")
         spec = importlib.util.find_spec(self.module)
         if spec is None or spec.origin is None:
             raise ModuleNotFoundError(f"no source file for module {self.module!r}")
-        text = Path(spec.origin).read_text(encoding="utf-8")
+        return Path(spec.origin)
+
+    def source(self) -> tuple[str, ast.Module]:
+        """The text and syntax tree of the module's file."""
+        text = self.path().read_text(encoding="utf-8")
         return text, ast.parse(text)
+
+    def body(self) -> str:
+        """The text of the function's body, dedented, without its docstring."""
+        text, tree = self.source()
+        fn = _find_def(tree, self.qualname)
+        lines = text.splitlines(keepends=True)
+        return textwrap.dedent("".join(lines[_body_start(fn).lineno - 1 : fn.end_lineno]))
 
 
 def _import_lines(names: set[str], ref: Reference, tree: ast.Module) -> list[str]:
@@ -201,13 +271,9 @@ def fill_bodies(stub: str, references: dict[str, Callable | Reference | str]) ->
             edits.append((start.lineno - 1, target.end_lineno, body))
             continue
         ref = ref if isinstance(ref, Reference) else Reference.of(ref)
-        text, module_tree = ref.source()
+        _, module_tree = ref.source()
         ref_fn = _find_def(module_tree, ref.qualname)
-        ref_lines = text.splitlines(keepends=True)
-        body = textwrap.dedent(
-            "".join(ref_lines[_body_start(ref_fn).lineno - 1 : ref_fn.end_lineno])
-        )
-        edits.append((start.lineno - 1, target.end_lineno, textwrap.indent(body, indent)))
+        edits.append((start.lineno - 1, target.end_lineno, textwrap.indent(ref.body(), indent)))
         for line in _import_lines(free_names(ref_fn) - known, ref, module_tree):
             if line not in imports:
                 imports.append(line)

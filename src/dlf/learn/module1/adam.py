@@ -1,22 +1,19 @@
 """Exercise ``adam``: the Adam update, with bias correction and L2 weight decay.
 
 Reference: :class:`dlf.scratch.optim.Adam` (the solution is the body of its ``_adam``, the rule
-Adam and AdamW share, with Adam's coupled L2 decay). Graded like ``sgd-momentum``: several steps
-of the learner's optimizer and dlf's on copies of the same parameters.
+Adam and AdamW share, with Adam's coupled L2 decay). Graded like ``sgd-momentum``
+(:mod:`._optimizers`): several steps of the learner's optimizer and dlf's on copies of the same
+parameters.
 """
 
 from __future__ import annotations
-
-import ast
-import inspect
-import textwrap
 
 import numpy as np
 
 from dlf.learn.exercise import Exercise
 from dlf.learn.grader import Grader
-from dlf.learn.module1.sgd_momentum import going_up, grade_steps, problem
-from dlf.learn.source import fill_bodies
+from dlf.learn.module1._optimizers import going_up, grade_optimizer, problem
+from dlf.learn.source import Reference, fill_bodies
 from dlf.scratch import optim
 
 STUB = '''"""Exercise adam: the Adam update, with bias correction and L2 weight decay.
@@ -59,17 +56,8 @@ class Adam(dlf.scratch.optim.Adam):
 '''
 
 
-def _body(fn) -> str:
-    """The text of ``fn``'s body (it has no docstring)."""
-    source = textwrap.dedent(inspect.getsource(fn))
-    node = ast.parse(source).body[0]
-    assert isinstance(node, ast.FunctionDef)
-    lines = source.splitlines(keepends=True)[node.body[0].lineno - 1 : node.end_lineno]
-    return textwrap.dedent("".join(lines))
-
-
 # Adam's rule is Adam._adam(p, g, state, l2), called with l2 = self.weight_decay (AdamW: 0).
-_ADAM = _body(optim.Adam._adam)
+_ADAM = Reference("dlf.scratch.optim", "Adam._adam").body()
 assert _ADAM.count("(p, g, l2,") == 1
 SOLUTION = fill_bodies(
     STUB, {"Adam.update": _ADAM.replace("(p, g, l2,", "(p, g, self.weight_decay,")}
@@ -180,7 +168,7 @@ def _adam_mistakes(lr: float, betas: tuple[float, float], eps: float, wd: float)
                 optim.AdamW(lr, betas=betas, eps=eps, weight_decay=wd),
             ),
         ]
-    # last: any NaN or inf matches it
+    # NaN in every entry after the first step: m / 0 and v / 0, then inf / inf
     found.append(
         (
             "a division by zero: t = 0 at the first update makes 1 - beta**t = 0 "
@@ -203,22 +191,15 @@ CASES = (
 def grade(g: Grader) -> None:
     cls = g.function("Adam")
     for lr, betas, eps, wd, scale, seed in CASES:
-        params, grads = problem(seed, scale, STEPS)
         on = (
             f"lr {lr}, betas {betas}, eps {eps:g}, weight_decay {wd}; W (3, 4) and b (4,), "
             f"gradients of size ~{scale:g}, {STEPS} steps, seed {seed}"
         )
-        with g.case(on):
-            grade_steps(
-                g,
-                lambda lr=lr, betas=betas, eps=eps, wd=wd: cls(
-                    lr, betas=betas, eps=eps, weight_decay=wd
-                ),
-                optim.Adam(lr, betas=betas, eps=eps, weight_decay=wd),
-                params,
-                grads,
-                _adam_mistakes(lr, betas, eps, wd),
-            )
+        kwargs = {"betas": betas, "eps": eps, "weight_decay": wd}
+        mistakes = _adam_mistakes(lr, betas, eps, wd)
+        grade_optimizer(
+            g, on, cls, optim.Adam, (lr,), kwargs, problem(seed, STEPS, scale), mistakes
+        )
 
 
 EXERCISE = Exercise(

@@ -236,7 +236,9 @@ def _edges(g: Grader, cls) -> None:
         g.close("p = 0: dx = dout", g.call(layer.backward, dy), dy)
     with g.case("p = 1, training, x (4, 7)"):
         layer = _make(g, cls, 1.0, 11)
-        nan = Mistake("p = 1 divides by 1 - p = 0: when p == 1, y is all zeros", np.nan)
+        nan = Mistake(  # 0 / 0 in every entry: each is dropped, then divided by 1 - p = 0
+            "p = 1 divides by 1 - p = 0: when p == 1, y is all zeros", np.full_like(x, np.nan)
+        )
         with np.errstate(all="ignore"):
             g.close("p = 1: y = 0", g.call(layer.forward, x), np.zeros_like(x), mistakes=[nan])
             g.close("p = 1: dx = 0", g.call(layer.backward, dy), np.zeros_like(x), mistakes=[nan])

@@ -1,18 +1,16 @@
 """Exercise ``sgd-momentum``: the update of SGD, with momentum and Nesterov momentum.
 
 Reference: :meth:`dlf.scratch.optim.SGD.update` (the solution is its body). The learner's class
-subclasses dlf's SGD and writes ``update`` only; :func:`grade_steps` (shared with ``adam``) runs
-several steps of both optimizers on copies of the same parameters and compares them.
+subclasses dlf's SGD and writes ``update`` only; the grader (:mod:`._optimizers`, shared with
+``adam``) runs several steps of both optimizers on copies of the same parameters and compares
+them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
-import numpy as np
-
 from dlf.learn.exercise import Exercise
-from dlf.learn.grader import Grader, Mistake
+from dlf.learn.grader import Grader
+from dlf.learn.module1._optimizers import going_up, grade_optimizer, problem
 from dlf.learn.source import fill_bodies
 from dlf.scratch import optim
 
@@ -54,94 +52,7 @@ class SGD(dlf.scratch.optim.SGD):
 
 SOLUTION = fill_bodies(STUB, {"SGD.update": optim.SGD.update})
 
-Arrays = dict[str, np.ndarray]
 STEPS = 4
-
-
-def problem(seed: int, scale: float = 1.0, steps: int = STEPS) -> tuple[Arrays, list[Arrays]]:
-    """Float64 parameters {"W" (3, 4), "b" (4,)} and ``steps`` gradients of size ~``scale``."""
-    rng = np.random.default_rng(seed)
-    params = {"W": rng.standard_normal((3, 4)), "b": rng.standard_normal(4)}
-    grads = [
-        {k: scale * rng.standard_normal(p.shape) for k, p in params.items()} for _ in range(steps)
-    ]
-    return params, grads
-
-
-def run_steps(opt: optim.Optimizer, params: Arrays, grads: list[Arrays]) -> list[Arrays]:
-    """The parameters after each step of ``opt`` (dlf's, or a mistaken variant), from copies."""
-    params = {k: p.copy() for k, p in params.items()}
-    after = []
-    for step_grads in grads:
-        opt.step(params, {k: gr.copy() for k, gr in step_grads.items()})
-        after.append({k: p.copy() for k, p in params.items()})
-    return after
-
-
-def going_up(opt: optim.Optimizer) -> optim.Optimizer:
-    """``opt`` going up the gradient, as ``p += lr * ...`` does (its constructor refuses lr < 0)."""
-    opt.lr = -opt.lr
-    return opt
-
-
-def grade_steps(
-    g: Grader,
-    learner: Callable[[], optim.Optimizer],
-    reference: optim.Optimizer,
-    params: Arrays,
-    grads: list[Arrays],
-    mistakes: list[tuple[str, optim.Optimizer]],
-) -> None:
-    """Run the learner's optimizer and ``reference`` step by step; compare after each step.
-
-    ``mistakes`` are (message, optimizer with that mistake): their trajectories are the known
-    wrong answers. The first failing step ends the case (every later step differs as well).
-    """
-    want = run_steps(reference, params, grads)
-    with np.errstate(all="ignore"):  # a mistaken rule may divide by zero
-        wrong = [(message, run_steps(opt, params, grads)) for message, opt in mistakes]
-    opt = g.call_inplace(learner)
-    mine = {k: p.copy() for k, p in params.items()}
-    for t, step_grads in enumerate(grads, start=1):
-        before = {k: p.copy() for k, p in mine.items()}
-        given = {k: gr.copy() for k, gr in step_grads.items()}
-        g.call_inplace(opt.step, mine, given)
-        touched = [k for k in given if not np.array_equal(given[k], step_grads[k])]
-        if touched:
-            g.check(
-                f"step {t} leaves the gradients unchanged",
-                False,
-                f"grads[{touched[0]!r}] was modified",
-                "g += ... writes into the layer's gradient array: make a new one, "
-                "g = g + weight_decay * p",
-            )
-            return
-        same = [
-            k
-            for k in mine
-            if np.array_equal(mine[k], before[k]) and not np.array_equal(want[t - 1][k], before[k])
-        ]
-        if same:
-            g.check(
-                f"step {t} changes p in place",
-                False,
-                f"params[{same[0]!r}] is unchanged after the step",
-                "p = p - ... makes a new array and leaves the layer's array as it was: "
-                "write p -= ... (or p[...] = ...)",
-            )
-            return
-        results = [
-            g.close(
-                f"params[{k!r}] after step {t}",
-                mine[k],
-                want[t - 1][k],
-                mistakes=[Mistake(message, after[t - 1][k]) for message, after in wrong],
-            )
-            for k in mine
-        ]
-        if not all(results):
-            return
-    g.check("every step changes p in place and leaves g unchanged", True)
 
 
 def _sgd_mistakes(lr: float, mu: float, nesterov: bool, wd: float) -> list[tuple[str, optim.SGD]]:
@@ -199,23 +110,14 @@ CASES = (
 def grade(g: Grader) -> None:
     cls = g.function("SGD")
     for lr, mu, nesterov, wd, seed in CASES:
-        params, grads = problem(seed)
         kinds = "Nesterov" if nesterov else ("momentum" if mu else "plain SGD")
         on = (
             f"{kinds}: lr {lr}, momentum {mu}, weight_decay {wd}; "
             f"W (3, 4) and b (4,), {STEPS} steps, seed {seed}"
         )
-        with g.case(on):
-            grade_steps(
-                g,
-                lambda lr=lr, mu=mu, nesterov=nesterov, wd=wd: cls(
-                    lr, momentum=mu, nesterov=nesterov, weight_decay=wd
-                ),
-                optim.SGD(lr, momentum=mu, nesterov=nesterov, weight_decay=wd),
-                params,
-                grads,
-                _sgd_mistakes(lr, mu, nesterov, wd),
-            )
+        kwargs = {"momentum": mu, "nesterov": nesterov, "weight_decay": wd}
+        mistakes = _sgd_mistakes(lr, mu, nesterov, wd)
+        grade_optimizer(g, on, cls, optim.SGD, (lr,), kwargs, problem(seed, STEPS), mistakes)
 
 
 EXERCISE = Exercise(

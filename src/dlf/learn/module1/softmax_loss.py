@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from dlf.learn.exercise import Exercise
-from dlf.learn.grader import Grader, Mistake
+from dlf.learn.grader import Grader, Mistake, solution_variant
 from dlf.learn.source import fill_bodies
 from dlf.scratch import losses
 
@@ -94,21 +94,61 @@ def _mistakes(z: np.ndarray, y: np.ndarray) -> tuple[list[Mistake], list[Mistake
     return loss_mistakes, dz_mistakes
 
 
+SHIFT = "shifted = z - z.max(axis=1, keepdims=True)"
+LOG_P = "log_p_true = shifted[rows, labels] - np.log(sum_exp[:, 0])"
+UNSTABLE = {  # mistake -> edits of the solution that make it (the solution's own structure)
+    OVERFLOW: ((SHIFT, "shifted = z"),),
+    ROW_MAX: ((SHIFT, "shifted = z - z.max()"),),
+    LOG_OF_P: ((LOG_P, "log_p_true = np.log(exp[rows, labels] / sum_exp[:, 0])"),),
+}
+
+
+def _probabilities_first(z: np.ndarray, y: np.ndarray, shift) -> tuple[float, np.ndarray]:
+    """(loss, dlogits) of code that takes p = softmax first and then log(p[y])."""
+    n = len(y)
+    rows = np.arange(n)
+    e = np.exp(z - shift)
+    p = e / e.sum(axis=1, keepdims=True)
+    loss = -np.mean(np.log(p[rows, y]))
+    dz = p.copy()
+    dz[rows, y] -= 1
+    return loss, dz / n
+
+
+def _unstable(z: np.ndarray, y: np.ndarray, order: tuple[str, ...]):
+    """(loss mistakes, dlogits mistakes) of the usual unstable programs, in the order of the
+    messages ``order``: each value with NaN or inf where that program has them (those that
+    stay finite on ``z`` are left out)."""
+    values: dict[str, list[tuple[float, np.ndarray]]] = {m: [] for m in UNSTABLE}
+    with np.errstate(all="ignore"):
+        for message, edits in UNSTABLE.items():
+            values[message].append(solution_variant(SOLUTION, edits)["softmax_cross_entropy"](z, y))
+        values[OVERFLOW].append(_probabilities_first(z, y, 0.0))
+        values[ROW_MAX].append(_probabilities_first(z, y, z.max()))
+    loss_mistakes, dz_mistakes = [], []
+    for message in order:
+        for loss, dz in values[message]:
+            if not np.isfinite(loss):
+                loss_mistakes.append(Mistake(message, loss))
+            if not np.all(np.isfinite(dz)):
+                dz_mistakes.append(Mistake(message, dz))
+    return loss_mistakes, dz_mistakes
+
+
 def _huge_cases() -> list[tuple[str, np.ndarray, np.ndarray, list[Mistake], list[Mistake]]]:
     """Logits in the thousands: (label, logits, y, extra loss mistakes, extra dlogits mistakes)."""
-    nan = np.full(3, np.nan)  # a non-finite value: matches any non-finite result
     rng = np.random.default_rng(5)
     big = 1000 + 10 * rng.standard_normal((4, 3))
     far = np.array([[1000.0, 0.0, 10.0], [-5.0, 3.0, 2.0]])
     mixed = np.array([[1000.0, 998.0, 999.0], [-1000.0, -1001.0, -999.0]])
-    return [
-        ("logits near +1000", big, np.array([0, 1, 2, 0]), [Mistake(OVERFLOW, nan)],
-         [Mistake(OVERFLOW, nan)]),
+    cases = [  # (label, logits, y, the mistakes in the order they are named)
+        ("logits near +1000", big, np.array([0, 1, 2, 0]), (OVERFLOW, ROW_MAX, LOG_OF_P)),
         ("logits of -1000 and +1000 in different rows", mixed, np.array([1, 2]),
-         [Mistake(ROW_MAX, nan)], [Mistake(ROW_MAX, nan)]),
+         (ROW_MAX, OVERFLOW, LOG_OF_P)),
         ("a true class 1000 below the row's maximum", far, np.array([1, 0]),
-         [Mistake(LOG_OF_P, nan)], [Mistake(OVERFLOW, nan)]),
+         (LOG_OF_P, OVERFLOW, ROW_MAX)),
     ]  # fmt: skip
+    return [(on, z, y, *_unstable(z, y, order)) for on, z, y, order in cases]
 
 
 def grade(g: Grader) -> None:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from dlf.data import DataError
 from dlf.learn.exercise import Exercise
-from dlf.learn.grader import Grader
+from dlf.learn.grader import Grader, one_torch_thread
 from dlf.learn.source import fill_bodies
 
 if TYPE_CHECKING:  # torch is imported when grading, so that listing the exercises stays fast
@@ -183,15 +183,9 @@ def _build(g: Grader, build, num_classes: int) -> nn.Module | None:
 
 
 def grade(g: Grader) -> None:
-    import torch
-
     build = g.function("build_cnn")
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
+    with one_torch_thread():
         _grade(g, build)
-    finally:
-        torch.set_num_threads(threads)
 
 
 def _grade(g: Grader, build) -> None:

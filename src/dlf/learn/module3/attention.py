@@ -202,27 +202,51 @@ def _forward_mistakes(q, k, v, mask) -> list[tuple[str, np.ndarray, np.ndarray]]
     return found
 
 
-def _nan_message(q, k, mask) -> str:
-    """What NaN or inf in the forward most likely means on this input ('' if nothing known)."""
+def _naive(q, k, v, mask, shift: bool) -> tuple[np.ndarray, np.ndarray]:
+    """(out, A) of a softmax with no special case: masked scores -inf, then exp(s - max) (or
+    exp(s) without ``shift``) over the row sum. NaN in a row with every key masked (0/0), and,
+    unshifted, where exp overflows (inf/inf); elsewhere the right values."""
+    with np.errstate(all="ignore"):
+        scores = q @ _swap(k) / math.sqrt(q.shape[-1])
+        if mask is not None:
+            scores = np.where(mask, scores, -np.inf)
+        if shift:
+            scores = scores - scores.max(axis=-1, keepdims=True)
+        e = np.exp(scores)
+        weights = e / e.sum(axis=-1, keepdims=True)
+        return weights @ v, weights
+
+
+def _nan_mistakes(q, k, v, mask) -> list[tuple[str, np.ndarray, np.ndarray]]:
+    """Known forwards that give NaN on this input: (message, out, A), NaN where they have it."""
+    found = []
     if mask is not None:
         full = np.broadcast_to(mask, (*q.shape[:-1], k.shape[-2]))
         if (~full.any(axis=-1)).any():
-            return (
-                "a row with every key masked gives NaN (0/0): such a row must give weights 0 "
-                "and output 0, e.g. divide by the row sum only where it is > 0"
+            found.append(
+                (
+                    "a row with every key masked gives NaN (0/0): such a row must give weights "
+                    "0 and output 0, e.g. divide by the row sum only where it is > 0",
+                    *_naive(q, k, v, full, shift=True),
+                )
             )
         if (full.all(axis=-1)).any():
-            return (
-                "NaN: with the mask inverted, some rows have every key masked (0/0); True "
-                "means allowed"
+            found.append(
+                (
+                    "NaN: with the mask inverted, some rows have every key masked (0/0); True "
+                    "means allowed",
+                    *_naive(q, k, v, ~full, shift=True),
+                )
             )
-        return ""
-    if np.abs(q).max() * np.abs(k).max() > 100:
-        return (
-            "exp overflowed: subtract each row's largest score before np.exp (softmax(s) = "
-            "softmax(s - max s))"
+    elif np.abs(q).max() * np.abs(k).max() > 100:
+        found.append(
+            (
+                "exp overflowed: subtract each row's largest score before np.exp (softmax(s) = "
+                "softmax(s - max s))",
+                *_naive(q, k, v, None, shift=False),
+            )
         )
-    return ""
+    return found
 
 
 def _backward_mistakes(dout, q, k, v, weights) -> tuple[list[Mistake], ...]:
@@ -268,9 +292,7 @@ def grade(g: Grader) -> None:
     g.no_loops(backward)
     for index, (on, q, k, v, mask) in enumerate(_cases()):
         want_out, want_a = attention.scaled_dot_product_attention(q, k, v, mask)
-        wrong = _forward_mistakes(q, k, v, mask)
-        message = _nan_message(q, k, mask)
-        nan = [Mistake(message, np.full(want_a.shape, np.nan))] if message else []
+        wrong = _forward_mistakes(q, k, v, mask) + _nan_mistakes(q, k, v, mask)
         label = f"{on}: q {q.shape}, k {k.shape}, v {v.shape}" + (
             "" if mask is None else f", mask {mask.shape}"
         )
@@ -281,13 +303,13 @@ def grade(g: Grader) -> None:
                 f"{FORWARD_NAME}: out",
                 out,
                 want_out,
-                mistakes=[*(Mistake(m, o) for m, o, _ in wrong), *nan],
+                mistakes=[Mistake(m, o) for m, o, _ in wrong],
             )
             g.close(
                 f"{FORWARD_NAME}: A (weights)",
                 a,
                 want_a,
-                mistakes=[*(Mistake(m, w) for m, _, w in wrong), *nan],
+                mistakes=[Mistake(m, w) for m, _, w in wrong],
             )
             if np.shape(a) == want_a.shape:
                 _weight_properties(g, np.asarray(a, dtype=np.float64), mask)

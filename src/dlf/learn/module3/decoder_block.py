@@ -10,20 +10,17 @@ grader compares with dlf's layer, weights copied, in float64.
 from __future__ import annotations
 
 from dlf.learn.exercise import Exercise
-from dlf.learn.grader import Grader
-from dlf.learn.module3.encoder_block import (
+from dlf.learn.grader import Grader, named
+from dlf.learn.module3._transformer_layers import (
     DROPOUT_ON_SUM,
     NO_DROPOUT,
     NORM_INSIDE,
     NORMED_RESIDUAL,
-    borrowed,
     compare,
-    copy_into,
-    gradient_check,
-    is_tensor_like,
-    randomise_norms,
-    tensor_call,
-    variant_mistakes,
+    grade_layer,
+    grade_training,
+    layer_pair,
+    unchanged_at,
     without_dropout,
 )
 from dlf.learn.source import fill_bodies
@@ -144,7 +141,6 @@ SHAPES_ADVICE = (
     "memory (length S), its mask src_mask (B, 1, 1, S): self.cross_attn(x, memory, memory, "
     "src_mask); tgt_mask (T, T) belongs to the self-attention"
 )
-ADVICE = (("must match", SHAPES_ADVICE),)
 
 DECODER_VARIANTS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
     (
@@ -262,24 +258,11 @@ CASES = (
 )
 
 
-def _pair(g: Grader, cls, d: int, h: int, ff: int, dropout: float, norm_first: bool, seed: int):
+def _pair(g: Grader, cls, sizes: tuple[int, int, int], dropout: float, norm_first: bool, seed: int):
     """(the learner's layer, dlf's layer), float64, same weights."""
-    import torch
+    from dlf.transformer.blocks import DecoderLayer
 
-    from dlf.transformer.blocks import DecoderLayer as Reference
-
-    torch.manual_seed(seed)
-    ref = Reference(d, h, ff, dropout=dropout, norm_first=norm_first).double()
-    randomise_norms(ref, seed)
-    mine = tensor_call(
-        g, cls, d, h, ff, name="DecoderLayer(...)", dropout=dropout, norm_first=norm_first
-    )
-    copy_into(g, mine, ref, "DecoderLayer")
-    return mine, ref
-
-
-def _call(g: Grader, mine, *args):
-    return tensor_call(g, mine, *args, name="DecoderLayer.forward", advice=ADVICE)
+    return layer_pair(g, cls, DecoderLayer, sizes, dropout, norm_first, seed)
 
 
 def _compare(g: Grader, what: str, mine, ref, args: tuple, seed: int | None = None):
@@ -290,30 +273,13 @@ def _compare(g: Grader, what: str, mine, ref, args: tuple, seed: int | None = No
     return compare(
         g,
         what,
-        "DecoderLayer.forward",
         mine,
         ref,
         args,
-        lambda: variant_mistakes(
-            ref, SOLUTION, "DecoderLayer", DECODER_VARIANTS, args, direct, seed
-        ),
-        seed,
-        advice=ADVICE,
-    )
-
-
-def _unchanged(g: Grader, what: str, a, b, where, detail: str, diagnosis: str) -> None:
-    """``a`` and ``b`` (two outputs of the learner's layer) agree at ``where`` (a bool index)."""
-    import torch
-
-    if not (isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor)) or a.shape != b.shape:
-        return
-    moved = float((a[where] - b[where]).abs().max()) if bool(where.any()) else 0.0
-    g.check(
-        what,
-        moved <= 1e-10 * (1 + float(a.abs().max())),
-        detail.format(moved=moved),
-        diagnosis,
+        solution=SOLUTION,
+        variants=DECODER_VARIANTS,
+        direct=direct,
+        seed=seed,
     )
 
 
@@ -323,18 +289,19 @@ def _properties(g: Grader, mine, x, memory, src_mask, tgt_mask, src_lengths, see
 
     gen = torch.Generator().manual_seed(seed)
     B, T, _ = x.shape
+    layer = named(mine, "DecoderLayer.forward")
     with torch.no_grad():
-        a = _call(g, mine, x, memory, src_mask, tgt_mask)
-        again = _call(g, mine, x, memory, src_mask, tgt_mask)
+        a = g.call(layer, x, memory, src_mask, tgt_mask)
+        again = g.call(layer, x, memory, src_mask, tgt_mask)
         if not isinstance(a, torch.Tensor) or not torch.equal(a, again):
             return  # not a tensor, or random in evaluation mode: said by the comparison
         t = T // 2
         later = x.clone()
         later[:, t:] += 3.0 * torch.randn(later[:, t:].shape, dtype=x.dtype, generator=gen)
-        b = _call(g, mine, later, memory, src_mask, tgt_mask)
+        b = g.call(layer, later, memory, src_mask, tgt_mask)
         before = torch.zeros(a.shape[:2], dtype=torch.bool)
         before[:, :t] = True
-        _unchanged(
+        unchanged_at(
             g,
             f"causality: the outputs before position {t} ignore x at positions >= {t}",
             a,
@@ -349,8 +316,8 @@ def _properties(g: Grader, mine, x, memory, src_mask, tgt_mask, src_lengths, see
         if src_mask is None or not bool(pad.any()):
             return
         noise = torch.randn(memory.shape, dtype=memory.dtype, generator=gen)
-        c = _call(g, mine, x, memory + 3.0 * noise * pad[..., None], src_mask, tgt_mask)
-        _unchanged(
+        c = g.call(layer, x, memory + 3.0 * noise * pad[..., None], src_mask, tgt_mask)
+        unchanged_at(
             g,
             "the outputs ignore memory at padded source positions",
             a,
@@ -362,27 +329,10 @@ def _properties(g: Grader, mine, x, memory, src_mask, tgt_mask, src_lengths, see
 
 
 def grade(g: Grader) -> None:
-    import torch
+    from dlf.transformer.blocks import DecoderLayer
 
-    from dlf.transformer.blocks import DecoderLayer as Reference
-    from dlf.transformer.blocks import residual
-
-    cls = g.function("DecoderLayer")
-    used = borrowed(g, STUB, {"residual": residual, "DecoderLayer.forward": Reference.forward})
-    g.check(
-        "the sub-layer connections are your own code",
-        not used,
-        "; ".join(used),
-        "write x + self.dropout(sublayer(...)) and the LayerNorm yourself: dlf's residual() "
-        "is the reference",
-    )
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        for norm_first in (False, True):
-            _grade_norm(g, cls, norm_first)
-    finally:
-        torch.set_num_threads(threads)
+    with g.advice(("must match", SHAPES_ADVICE)):
+        grade_layer(g, STUB, "DecoderLayer", DecoderLayer, _grade_norm)
 
 
 def _inputs(B: int, T: int, S: int, d: int, tgt_lengths, src_lengths, seed: int):
@@ -403,7 +353,7 @@ def _grade_norm(g: Grader, cls, norm_first: bool) -> None:
 
     kind = "pre-norm" if norm_first else "post-norm"
     for B, T, S, d, h, ff, tgt_lengths, src_lengths, seed in CASES:
-        mine, ref = _pair(g, cls, d, h, ff, 0.1, norm_first, seed)
+        mine, ref = _pair(g, cls, (d, h, ff), 0.1, norm_first, seed)
         mine.eval()
         ref.eval()
         x, memory, src_mask, tgt_mask = _inputs(B, T, S, d, tgt_lengths, src_lengths, seed)
@@ -416,27 +366,14 @@ def _grade_norm(g: Grader, cls, norm_first: bool) -> None:
             _properties(g, mine, x, memory, src_mask, tgt_mask, src_lengths, seed + 10)
 
     B, T, S, d, h, ff, tgt_lengths, src_lengths, seed = CASES[2]
-    args = _inputs(B, T, S, d, tgt_lengths, src_lengths, 5)
-    shape = f"x ({B}, {T}, {d}), memory ({B}, {S}, {d}), {kind}, causal & padding masks"
-    with g.case(f"{shape}, training mode, dropout 0"):
-        mine, ref = _pair(g, cls, d, h, ff, 0.0, norm_first, seed)
-        _compare(g, "y", mine, ref, args)
-    with g.case(f"{shape}, training mode, dropout 0.1, seed 3"):
-        mine, ref = _pair(g, cls, d, h, ff, 0.1, norm_first, seed)
-        _compare(g, "y (the same dropout masks as dlf's)", mine, ref, args, seed=3)
-    with g.case(f"{shape}, eval"):
-        mine, ref = _pair(g, cls, d, h, ff, 0.1, norm_first, seed)
-        mine.eval()
-        ref.eval()
-        x, memory, src_mask, tgt_mask = args
-        leaves = {
-            name: (t.clone().requires_grad_(), t.clone().requires_grad_())
-            for name, t in (("x", x), ("memory", memory))
-        }
-        out = _call(g, mine, leaves["x"][0], leaves["memory"][0], src_mask, tgt_mask)
-        if is_tensor_like(g, "y", out, (B, T, d)):
-            want = ref(leaves["x"][1], leaves["memory"][1], src_mask, tgt_mask)
-            gradient_check(g, "gradient", out, want, leaves)
+    grade_training(
+        g,
+        f"x ({B}, {T}, {d}), memory ({B}, {S}, {d}), {kind}, causal & padding masks",
+        lambda dropout: _pair(g, cls, (d, h, ff), dropout, norm_first, seed),
+        _compare,
+        _inputs(B, T, S, d, tgt_lengths, src_lengths, 5),
+        {"x": 0, "memory": 1},
+    )
 
 
 EXERCISE = Exercise(

@@ -16,10 +16,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dlf.learn.exercise import Exercise
-from dlf.learn.grader import Grader, LearnerError
-from dlf.learn.module3.encoder_block import solution_variant, tensor_call
-from dlf.learn.source import fill_bodies
-from dlf.sampling import beam
+from dlf.learn.grader import Grader, LearnerError, named, one_torch_thread, solution_variant
+from dlf.learn.source import Reference, fill_bodies
 from dlf.scratch.gradcheck import relative_error
 
 STUB = '''"""Exercise beam-search: beam search over a language model's next-token logits.
@@ -93,7 +91,7 @@ def beam_search(
     raise NotImplementedError
 '''
 
-SOLUTION = fill_bodies(STUB, {"beam_search": beam.beam_search})
+SOLUTION = fill_bodies(STUB, {"beam_search": Reference("dlf.sampling.beam", "beam_search")})
 
 EXTENDED = "(running_log_prob[:, None] + log_probs)"
 STEP_SCORE = "scores = length_normalised_score(extended, step + 1, length_penalty)"
@@ -305,8 +303,10 @@ class Recorder:
         self.calls = 0
 
     def __call__(self, cache, rows):
+        from dlf.sampling.beam import index_cache
+
         self.calls += 1
-        return beam.index_cache(cache, rows)
+        return index_cache(cache, rows)
 
 
 # --- comparing results --------------------------------------------------------------------------
@@ -491,14 +491,18 @@ def _case(g: Grader, fn: Callable, case: tuple) -> Run:
     def run(search: Callable) -> Any:
         return search(make(), list(prompt), width, steps, eos_id=eos, length_penalty=alpha)
 
+    from dlf.sampling.beam import beam_search
+
     on = f"{label}, prompt {prompt}, beam_width {width}, max_new_tokens {steps}"
     on += f", eos_id {eos}, length_penalty {alpha:g}"
     with g.case(on):
-        got = tensor_call(g, run, fn, name="beam_search")
-    return Run(on, run, list(prompt), got, run(beam.beam_search))
+        got = g.call(named(run, "beam_search"), fn)
+    return Run(on, run, list(prompt), got, run(beam_search))
 
 
 def _cache_case(g: Grader, fn: Callable) -> Run:
+    from dlf.sampling.beam import beam_search, index_cache
+
     prompt, width, steps, eos, alpha = [1, 3], 3, 6, 0, 0.6
 
     def run(search: Callable, model: Recurrent | None = None, reorder: Any = None) -> Any:
@@ -509,14 +513,14 @@ def _cache_case(g: Grader, fn: Callable) -> Run:
             steps,
             eos_id=eos,
             length_penalty=alpha,
-            reorder_cache=reorder or beam.index_cache,
+            reorder_cache=reorder or index_cache,
         )
 
     on = f"a recurrent model with a cache, prompt {prompt}, beam_width {width}, max_new_tokens "
     on += f"{steps}, eos_id {eos}, length_penalty {alpha:g}"
     model, recorder = Recurrent(6, 4, 11), Recorder()
-    with g.case(on):
-        got = tensor_call(g, run, fn, model, recorder, name="beam_search", advice=CACHE_ADVICE)
+    with g.case(on), g.advice(*CACHE_ADVICE):
+        got = g.call(named(run, "beam_search"), fn, model, recorder)
     extra = [
         (
             "step_fn gets back the cache it returned",
@@ -533,32 +537,26 @@ def _cache_case(g: Grader, fn: Callable) -> Run:
             "a model with another cache layout replaces",
         ),
     ]
-    return Run(on, run, list(prompt), got, run(beam.beam_search), extra)
+    return Run(on, run, list(prompt), got, run(beam_search), extra)
 
 
 def grade(g: Grader) -> None:
-    import torch
-
     fn = g.function("beam_search")
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
     runs: list[Run] = []
     stopped = None
-    try:
-        for case in CASES:
-            runs.append(_case(g, fn, case))
-        runs.append(_cache_case(g, fn))
-    except LearnerError as err:
-        stopped = err  # the cases before it are still reported
-    try:
+    with one_torch_thread():
+        try:
+            for case in CASES:
+                runs.append(_case(g, fn, case))
+            runs.append(_cache_case(g, fn))
+        except LearnerError as err:
+            stopped = err  # the cases before it are still reported
         diagnosis = _diagnose(runs)
         for r in runs:
             with g.case(r.on):
                 _compare(g, r.got, r.want, diagnosis, r.prompt)
                 for what, passed, detail, advice in r.extra:
                     g.check(what, passed, detail, advice)
-    finally:
-        torch.set_num_threads(threads)
     if stopped is not None:
         raise stopped
 

@@ -2,7 +2,8 @@
 
 Reference: :class:`dlf.gpt.model.CausalSelfAttention`; the learner's class subclasses it (the
 constructor and the weights are dlf's) and the solution is its ``forward``. The learner's class
-is the attention of ``dlf run gpt-shakespeare-char workspace=DIR``.
+is the attention of ``dlf run gpt-shakespeare-char workspace=DIR``. The grading it shares with
+``gpt-block`` is in :mod:`._torch_blocks`.
 """
 
 from __future__ import annotations
@@ -11,7 +12,14 @@ import math
 from typing import TYPE_CHECKING
 
 from dlf.learn.exercise import Exercise
-from dlf.learn.grader import Grader, LearnerError, Mistake
+from dlf.learn.grader import Grader, Mistake
+from dlf.learn.module4._torch_blocks import (
+    check_forward,
+    config,
+    grade_cases,
+    grade_causal_and_gradient,
+    pair,
+)
 from dlf.learn.source import Reference, fill_bodies
 
 if TYPE_CHECKING:  # torch is imported when grading, not when the exercises are listed
@@ -85,42 +93,12 @@ SHORT = (
     "new ones"
 )
 
-# (B, T, C, n_head, bias, seed) without a cache; then (B, S0 cached, T new, C, n_head, seed)
-CASES = ((2, 5, 8, 2, True, 0), (1, 1, 6, 3, True, 1), (3, 6, 12, 4, False, 2))
-CACHED = ((1, 4, 3, 8, 2, 3), (1, 5, 1, 12, 3, 4), (2, 3, 2, 8, 4, 5))
-
-
-def _config(
-    C: int, n_head: int, bias: bool = True, dropout: float = 0.0, attention: str = "ours"
-) -> model.GPTConfig:
-    from dlf.gpt import model
-
-    return model.GPTConfig(
-        block_size=16,
-        vocab_size=11,
-        n_layer=1,
-        n_head=n_head,
-        n_embd=C,
-        dropout=dropout,
-        bias=bias,
-        attention=attention,
-    )
-
 
 def _pair(cls: type, config: model.GPTConfig, seed: int) -> tuple[nn.Module, nn.Module]:
     """dlf's attention and the learner's, float64, eval mode, with the same (seeded) weights."""
-    import torch
-
     from dlf.gpt import model
 
-    torch.manual_seed(seed)
-    ref = model.CausalSelfAttention(config).double().eval()
-    with torch.no_grad():
-        for p in ref.parameters():  # biases too, so that a forgotten one shows
-            p.copy_(torch.randn_like(p) * 0.5)
-    theirs = cls(config).double().eval()
-    theirs.load_state_dict(ref.state_dict())
-    return ref, theirs
+    return pair(cls, model.CausalSelfAttention, config, seed, spread=0.5, add=False)
 
 
 def variant(
@@ -218,139 +196,16 @@ def mistakes(
         if cache is None and ("cache_first" in change or change.get("mask") == "top-left"):
             continue
         y, (k, _) = variant(ref, x, cache, **change)
-        ys.append(Mistake(message, _np(y)))
-        ks.append(Mistake(message, _np(k)))
+        ys.append(Mistake(message, y))
+        ks.append(Mistake(message, k))
     return ys, ks
-
-
-def _np(t: object) -> object:
-    """A tensor as a float64 NumPy array (detached); anything else as it is."""
-    import torch
-
-    if isinstance(t, torch.Tensor):
-        return t.detach().cpu().to(torch.float64).numpy()
-    return t
-
-
-def _shape(g: Grader, what: str, got: object, want: tuple, new: int, short: str) -> bool:
-    """Check a returned k or v is a tensor of ``want`` = (B, h, S, d)."""
-    import torch
-
-    shape = tuple(got.shape) if isinstance(got, torch.Tensor) else None
-    diagnosis = ""
-    if shape is None:
-        diagnosis = "return the keys and values as tensors: (y, (k, v))"
-    elif len(shape) == 3:
-        diagnosis = f"return {what} split into heads, (B, h, S, d), as the cache holds them"
-    elif len(shape) == 4 and shape[2] == new and want[2] != new:
-        diagnosis = short.format(what=what)
-    return g.check(
-        f"{what} shape (B, h, S0 + T, d)",
-        shape == want,
-        f"got {type(got).__name__ if shape is None else shape}, expected {want}",
-        diagnosis,
-    )
-
-
-def check_forward(
-    g: Grader,
-    ref: nn.Module,
-    theirs: nn.Module,
-    x: torch.Tensor,
-    cache: tuple[torch.Tensor, torch.Tensor] | None,
-    mistakes_of=mistakes,
-    name: str = "y",
-    short: str = SHORT,
-) -> None:
-    """``name`` (the output) and (k, v) of the learner's ``theirs`` against dlf's ``ref`` on
-    ``x`` (and ``cache``)."""
-    import torch
-
-    with torch.no_grad():
-        want_y, (want_k, want_v) = ref(x, cache)
-        before = x.clone()
-        out = g.returns(g.call(theirs.forward, x, cache), 2, f"({name}, (k, v))")
-        y, kv = out[0], g.returns(out[1], 2, "(k, v)")
-        y_mistakes, k_mistakes = mistakes_of(ref, x, cache)
-    g.check(
-        "x is left unchanged",
-        torch.equal(x, before),
-        "x was modified",
-        "an in-place operation (+=, masked_fill_, ...) on x: work on new tensors",
-    )
-    g.close(name, _np(y), _np(want_y), mistakes=y_mistakes)
-    T = x.size(1)
-    for what, got, want, named in (("k", kv[0], want_k, k_mistakes), ("v", kv[1], want_v, [])):
-        if _shape(g, what, got, tuple(want.shape), T, short):
-            g.close(f"returned {what}", _np(got), _np(want), mistakes=named)
-
-
-def check_causal(
-    g: Grader, theirs: nn.Module, x: torch.Tensor, t: int, diagnosis: str = LEAK, name: str = "y"
-) -> None:
-    """Changing token ``t`` of ``x`` changes no output at a position before ``t``."""
-    import torch
-
-    changed = x.clone()
-    changed[:, t] += 1.0
-    with torch.no_grad():
-        y = g.returns(g.call(theirs.forward, x), 2, f"({name}, (k, v))")[0]
-        y2 = g.returns(g.call(theirs.forward, changed), 2, f"({name}, (k, v))")[0]
-    if not isinstance(y, torch.Tensor) or y.shape != x.shape:
-        return
-    moved = float((y2[:, :t] - y[:, :t]).abs().max())
-    g.check(
-        f"changing token {t} changes no output before it",
-        moved <= 1e-12 * float(y.abs().max()),
-        f"the outputs at positions 0..{t - 1} moved by up to {moved:.3g}",
-        diagnosis,
-    )
-
-
-def check_gradient(
-    g: Grader, ref: nn.Module, theirs: nn.Module, x: torch.Tensor, what: str = "attention"
-) -> None:
-    """The autograd gradient of sum(y * w) with respect to x equals dlf's (y: the output)."""
-    import torch
-
-    w = torch.randn(x.shape, dtype=x.dtype, generator=torch.Generator().manual_seed(9))
-    grads = []
-    for module in (ref, theirs):
-        xg = x.clone().requires_grad_(True)
-        y = g.call(module.forward, xg)[0]  # its tuple was checked before
-        if not isinstance(y, torch.Tensor) or not y.requires_grad:
-            g.check(
-                "the gradient flows back to x",
-                False,
-                "the output does not require grad",
-                "the output was computed outside autograd: no .detach(), .numpy(), .data or "
-                "torch.no_grad() in forward",
-            )
-            return
-        try:
-            (y * w).sum().backward()
-        except Exception as err:
-            raise LearnerError(
-                f"backward through your {what} raised {type(err).__name__}: {err}".splitlines()[0]
-                + "\n    likely mistake: an in-place operation on a tensor autograd needs"
-            ) from None
-        if xg.grad is None:
-            g.check(
-                "the gradient flows back to x",
-                False,
-                "x.grad is None after backward",
-                "x was cut off from autograd: no x.detach(), x.data or x.numpy() in forward",
-            )
-            return
-        grads.append(xg.grad)
-    g.close("dL/dx (autograd, L = sum(output * w))", _np(grads[1]), _np(grads[0]))
 
 
 def check_dropout(g: Grader, cls: type, C: int, n_head: int) -> None:
     """With dropout, the weights are dropped in training mode and kept in eval mode."""
     import torch
 
-    ref, theirs = _pair(cls, _config(C, n_head, dropout=0.5), 6)
+    ref, theirs = _pair(cls, config(C, n_head, dropout=0.5), 6)
     x = torch.randn(2, 5, C, dtype=torch.float64, generator=torch.Generator().manual_seed(7))
     with torch.no_grad():
         want = ref(x)[0]
@@ -360,13 +215,13 @@ def check_dropout(g: Grader, cls: type, C: int, n_head: int) -> None:
         trained = g.returns(g.call(theirs.forward, x), 2, "(y, (k, v))")[0]
     g.close(
         "eval mode: no dropout",
-        _np(evaluated),
-        _np(want),
+        evaluated,
+        want,
         mistakes=[
             Mistake(
                 "dropout in eval mode: use the module self.attn_dropout (model.eval() turns it "
                 "off), not F.dropout(..., training=True)",
-                _np(trained),
+                trained,
             )
         ],
     )
@@ -384,40 +239,26 @@ def grade(g: Grader) -> None:
 
     from dlf.gpt import model
 
-    cls = g.function("CausalSelfAttention")
-    if not (isinstance(cls, type) and issubclass(cls, model.CausalSelfAttention)):
-        raise LearnerError(
-            "CausalSelfAttention must stay a subclass of dlf.gpt.model.CausalSelfAttention "
-            "(the constructor and the weights are dlf's): keep the stub's class line"
-        )
-    for B, T, C, h, bias, seed in CASES:
-        ref, theirs = _pair(cls, _config(C, h, bias), seed)
-        x = torch.randn(B, T, C, dtype=torch.float64, generator=torch.Generator().manual_seed(seed))
-        with g.case(f"x ({B}, {T}, {C}), n_head {h}, bias {bias}, seed {seed}"):
-            check_forward(g, ref, theirs, x, None)
-    for B, S0, T, C, h, seed in CACHED:
-        ref, theirs = _pair(cls, _config(C, h), seed)
-        x = torch.randn(
-            B, S0 + T, C, dtype=torch.float64, generator=torch.Generator().manual_seed(seed)
-        )
-        with torch.no_grad():
-            cache = ref(x[:, :S0])[1]
-        with g.case(f"{T} new token(s) x ({B}, {T}, {C}) after {S0} cached, n_head {h}"):
-            check_forward(g, ref, theirs, x[:, S0:], cache)
+    cls = g.subclass(
+        "CausalSelfAttention",
+        model.CausalSelfAttention,
+        "the constructor and the weights are dlf's",
+    )
+
+    def make(config: model.GPTConfig, seed: int) -> tuple[nn.Module, nn.Module]:
+        return _pair(cls, config, seed)
+
+    grade_cases(g, make, mistakes, "y", SHORT)
     # a config asking for PyTorch's fused kernel: code that ignores self.attention passes too
-    ref, theirs = _pair(cls, _config(8, 2, attention="fused"), 11)
+    ref, theirs = make(config(8, 2, attention="fused"), 11)
     x = torch.randn(1, 7, 8, dtype=torch.float64, generator=torch.Generator().manual_seed(11))
     with torch.no_grad():
         cache = ref(x[:, :4])[1]
     with g.case("attention='fused' in the config, x (1, 7, 8), n_head 2"):
-        check_forward(g, ref, theirs, x, None)
+        check_forward(g, ref, theirs, x, None, mistakes, "y", SHORT)
     with g.case("attention='fused' in the config, 3 new tokens after 4 cached, n_head 2"):
-        check_forward(g, ref, theirs, x[:, 4:], cache)
-    ref, theirs = _pair(cls, _config(8, 2), 10)
-    x = torch.randn(1, 6, 8, dtype=torch.float64, generator=torch.Generator().manual_seed(10))
-    with g.case("x (1, 6, 8), n_head 2"):
-        check_causal(g, theirs, x, 3)
-        check_gradient(g, ref, theirs, x)
+        check_forward(g, ref, theirs, x[:, 4:], cache, mistakes, "y", SHORT)
+    grade_causal_and_gradient(g, make, LEAK, "y", "attention")
     with g.case("dropout 0.5, x (2, 5, 8), n_head 2"):
         check_dropout(g, cls, 8, 2)
 

@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING
 
 from dlf.learn.exercise import Exercise
 from dlf.learn.grader import Grader, LearnerError, Mistake
-from dlf.learn.module4.causal_self_attention import _np
 from dlf.learn.source import Reference, fill_bodies
 
 if TYPE_CHECKING:  # torch is imported when grading, not when the exercises are listed
@@ -318,7 +317,7 @@ def mistakes(gpt: nn.Module, idx: torch.Tensor, cache: tuple | None) -> list[Mis
         ),
     ]
     return [
-        Mistake(message, _np(variant(gpt, idx, cache, **change)))
+        Mistake(message, variant(gpt, idx, cache, **change))
         for message, change, needs_cache in named
         if cache is not None or not needs_cache
     ]
@@ -334,7 +333,7 @@ def check_step(
         want_logits, want_cache = ref.step(idx, cache)
         logits, got_cache = g.returns(g.call(theirs.step, idx, cache), 2, "(logits, kv_cache)")
         named = mistakes(ref, idx, cache)
-    g.close("logits", _np(logits), _np(want_logits), mistakes=named)
+    g.close("logits", logits, want_logits, mistakes=named)
     L = len(want_cache)
     if not g.check(
         f"the returned cache holds n_layer = {L} pairs (k, v)",
@@ -348,7 +347,7 @@ def check_step(
         return
     for layer, ((k, v), (want_k, want_v)) in enumerate(zip(got_cache, want_cache, strict=True)):
         for name, got, want in (("k", k, want_k), ("v", v, want_v)):
-            g.close(f"cache: layer {layer}'s {name}", _np(got), _np(want))
+            g.close(f"cache: layer {layer}'s {name}", got, want)
 
 
 def check_gradient(g: Grader, ref: nn.Module, theirs: nn.Module, idx: torch.Tensor) -> None:
@@ -371,7 +370,7 @@ def check_gradient(g: Grader, ref: nn.Module, theirs: nn.Module, idx: torch.Tens
         "the logits were computed outside autograd (.detach(), torch.no_grad, .data)",
     ):
         return
-    g.close("dL/dW_te (the tied matrix: embedding and output layer)", _np(grads[1]), _np(grads[0]))
+    g.close("dL/dW_te (the tied matrix: embedding and output layer)", grads[1], grads[0])
 
 
 def check_too_long(g: Grader, theirs: nn.Module, block_size: int) -> None:
@@ -424,12 +423,7 @@ def grade(g: Grader) -> None:
 
     from dlf.gpt import model
 
-    cls = g.function("GPT")
-    if not (isinstance(cls, type) and issubclass(cls, model.GPT)):
-        raise LearnerError(
-            "GPT must stay a subclass of dlf.gpt.model.GPT (forward and step_fn are dlf's): "
-            "keep the stub's class line"
-        )
+    cls = g.subclass("GPT", model.GPT, "forward and step_fn are dlf's")
     with g.case("GPTConfig() on the meta device"):
         check_count(g, cls)
     on = ", ".join(f"{k} {v}" for k, v in INIT.items())

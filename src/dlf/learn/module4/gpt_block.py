@@ -10,12 +10,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from dlf.learn.exercise import Exercise
-from dlf.learn.grader import Grader, LearnerError, Mistake
-from dlf.learn.module4.causal_self_attention import (
-    _np,
-    check_causal,
-    check_forward,
-    check_gradient,
+from dlf.learn.grader import Grader, Mistake
+from dlf.learn.module4._torch_blocks import (
+    CACHED,
+    config,
+    grade_cases,
+    grade_causal_and_gradient,
+    pair,
 )
 from dlf.learn.source import Reference, fill_bodies
 
@@ -72,33 +73,13 @@ class Block(model.Block):
 
 SOLUTION = fill_bodies(STUB, {"Block.forward": Reference("dlf.gpt.model", "Block.forward")})
 
-CASES = ((2, 5, 8, 2, True, 0), (1, 1, 6, 3, True, 1), (3, 6, 12, 4, False, 2))
-CACHED = ((1, 4, 3, 8, 2, 3), (1, 5, 1, 12, 3, 4))
-
-
-def _config(C: int, n_head: int, bias: bool = True, dropout: float = 0.0) -> model.GPTConfig:
-    from dlf.gpt import model
-
-    return model.GPTConfig(
-        block_size=16, vocab_size=11, n_layer=1, n_head=n_head, n_embd=C, dropout=dropout, bias=bias
-    )
-
 
 def _pair(cls: type, config: model.GPTConfig, seed: int) -> tuple[nn.Module, nn.Module]:
     """dlf's Block and the learner's, float64, eval mode, with the same (seeded) weights; the
     layer norms' gains and shifts are random too, so that LN_1 and LN_2 differ."""
-    import torch
-
     from dlf.gpt import model
 
-    torch.manual_seed(seed)
-    ref = model.Block(config).double().eval()
-    with torch.no_grad():
-        for p in ref.parameters():
-            p.add_(torch.randn_like(p) * 0.3)
-    theirs = cls(config).double().eval()
-    theirs.load_state_dict(ref.state_dict())
-    return ref, theirs
+    return pair(cls, model.Block, config, seed, spread=0.3, add=True)
 
 
 def variant(
@@ -173,8 +154,8 @@ def mistakes(
         if cache is None and "pass_cache" in change:
             continue
         out, (k, _) = variant(ref, x, cache, **change)
-        xs.append(Mistake(message, _np(out)))
-        ks.append(Mistake(message, _np(k)))
+        xs.append(Mistake(message, out))
+        ks.append(Mistake(message, k))
     return xs, ks
 
 
@@ -182,8 +163,7 @@ def check_dropout(g: Grader, cls: type) -> None:
     """With dropout, the residual branches are dropped in training mode, not in eval mode."""
     import torch
 
-    config = _config(8, 2, dropout=0.5)
-    ref, theirs = _pair(cls, config, 6)
+    ref, theirs = _pair(cls, config(8, 2, dropout=0.5), 6)
     ref.attn.attn_dropout.p = theirs.attn.attn_dropout.p = 0.0  # the block's own dropout only
     x = torch.randn(2, 5, 8, dtype=torch.float64, generator=torch.Generator().manual_seed(7))
     with torch.no_grad():
@@ -191,7 +171,7 @@ def check_dropout(g: Grader, cls: type) -> None:
         evaluated = g.returns(g.call(theirs.forward, x), 2, "(x, (k, v))")[0]
         theirs.train()
         trained = g.returns(g.call(theirs.forward, x), 2, "(x, (k, v))")[0]
-    g.close("eval mode: no dropout", _np(evaluated), _np(want))
+    g.close("eval mode: no dropout", evaluated, want)
     g.check(
         "training mode: the residual branches are dropped out",
         not torch.allclose(trained, evaluated),
@@ -201,35 +181,15 @@ def check_dropout(g: Grader, cls: type) -> None:
 
 
 def grade(g: Grader) -> None:
-    import torch
-
     from dlf.gpt import model
 
-    cls = g.function("Block")
-    if not (isinstance(cls, type) and issubclass(cls, model.Block)):
-        raise LearnerError(
-            "Block must stay a subclass of dlf.gpt.model.Block (the constructor and the weights "
-            "are dlf's): keep the stub's class line"
-        )
-    for B, T, C, h, bias, seed in CASES:
-        ref, theirs = _pair(cls, _config(C, h, bias), seed)
-        x = torch.randn(B, T, C, dtype=torch.float64, generator=torch.Generator().manual_seed(seed))
-        with g.case(f"x ({B}, {T}, {C}), n_head {h}, bias {bias}, seed {seed}"):
-            check_forward(g, ref, theirs, x, None, mistakes, "x", SHORT)
-    for B, S0, T, C, h, seed in CACHED:
-        ref, theirs = _pair(cls, _config(C, h), seed)
-        x = torch.randn(
-            B, S0 + T, C, dtype=torch.float64, generator=torch.Generator().manual_seed(seed)
-        )
-        with torch.no_grad():
-            cache = ref(x[:, :S0])[1]
-        with g.case(f"{T} new token(s) x ({B}, {T}, {C}) after {S0} cached, n_head {h}"):
-            check_forward(g, ref, theirs, x[:, S0:], cache, mistakes, "x", SHORT)
-    ref, theirs = _pair(cls, _config(8, 2), 10)
-    x = torch.randn(1, 6, 8, dtype=torch.float64, generator=torch.Generator().manual_seed(10))
-    with g.case("x (1, 6, 8), n_head 2"):
-        check_causal(g, theirs, x, 3, LEAK, "x")
-        check_gradient(g, ref, theirs, x, "block")
+    cls = g.subclass("Block", model.Block, "the constructor and the weights are dlf's")
+
+    def make(config: model.GPTConfig, seed: int) -> tuple[nn.Module, nn.Module]:
+        return _pair(cls, config, seed)
+
+    grade_cases(g, make, mistakes, "x", SHORT, cached=CACHED[:2])
+    grade_causal_and_gradient(g, make, LEAK, "x", "block")
     with g.case("dropout 0.5 on the residual branches, x (2, 5, 8)"):
         check_dropout(g, cls)
 

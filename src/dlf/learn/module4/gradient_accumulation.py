@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from dlf.learn.exercise import Exercise
-from dlf.learn.grader import Grader, Mistake
+from dlf.learn.grader import Grader, Mistake, as_array, one_torch_thread
 from dlf.learn.source import Reference, fill_bodies
 
 if TYPE_CHECKING:
@@ -123,7 +123,7 @@ def _reference(model: nn.Module, batches) -> tuple[dict[str, np.ndarray], float]
 
     ref = copy.deepcopy(model)
     loss = accumulate_gradients(ref, batches)
-    return {n: p.grad.detach().numpy().copy() for n, p in ref.named_parameters()}, float(loss)
+    return {n: as_array(p.grad) for n, p in ref.named_parameters()}, float(loss)
 
 
 def _grad_mistakes(model, x, y, k: int, want: dict) -> list[tuple[str, dict]]:
@@ -200,7 +200,7 @@ def _check_case(g: Grader, fn: Callable, kind: str, k: int, seed: int) -> None:
                 "call backward on each micro-batch's loss",
             )
         else:
-            got = {n: p.grad.detach().numpy() for n, p in params.items()}
+            got = {n: as_array(p.grad) for n, p in params.items()}
             errors = {n: _relative(got[n], want[n]) for n in want}
             worst = max(errors, key=errors.get)
             if errors[worst] <= RTOL:
@@ -253,7 +253,7 @@ def _check_loss(g: Grader, loss, dlf_loss: float, model, batches) -> None:
     losses = [_reference(model, [mb])[1] for mb in batches]
     g.close(
         "the loss returned",
-        float(loss.detach()),
+        loss,
         dlf_loss,
         rtol=RTOL,
         mistakes=[
@@ -333,8 +333,7 @@ def _check_ddp(g: Grader, fn: Callable, k: int = 4, seed: int = 2) -> None:
         missing = [n for n, v in grads.items() if v is None]
         g.check(
             ".grad of every parameter, under DDP",
-            not missing
-            and max(_relative(grads[n].detach().numpy(), want[n]) for n in want) <= RTOL,
+            not missing and max(_relative(as_array(grads[n]), want[n]) for n in want) <= RTOL,
             f"{len(missing)} parameters have no .grad"
             if missing
             else "differs from the accumulated gradient (see the checks without DDP)",
@@ -342,18 +341,12 @@ def _check_ddp(g: Grader, fn: Callable, k: int = 4, seed: int = 2) -> None:
 
 
 def grade(g: Grader) -> None:
-    import torch
-
     fn = g.function("accumulate_gradients")
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
+    with one_torch_thread():
         for kind, seed in (("MLP", 0), ("GPT", 1)):
             for k in SPLITS:
                 _check_case(g, fn, kind, k, seed)
         _check_ddp(g, fn)
-    finally:
-        torch.set_num_threads(threads)
 
 
 EXERCISE = Exercise(

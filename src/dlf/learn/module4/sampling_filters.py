@@ -14,10 +14,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from dlf.learn.exercise import Exercise
-from dlf.learn.grader import Grader, Mistake
-from dlf.learn.module3.encoder_block import as_array, solution_variant, tensor_call
-from dlf.learn.source import fill_bodies
-from dlf.sampling import filters
+from dlf.learn.grader import Grader, Mistake, as_array, solution_variant
+from dlf.learn.source import Reference, fill_bodies
 
 if TYPE_CHECKING:
     import torch
@@ -90,9 +88,8 @@ def top_p_filter(logits, p):
 SOLUTION = fill_bodies(
     STUB,
     {
-        "apply_temperature": filters.apply_temperature,
-        "top_k_filter": filters.top_k_filter,
-        "top_p_filter": filters.top_p_filter,
+        name: Reference("dlf.sampling.filters", name)
+        for name in ("apply_temperature", "top_k_filter", "top_p_filter")
     },
 )
 
@@ -275,8 +272,8 @@ def _compare_filtered(
         return
     got_a, want_a, logits_a = as_array(out), as_array(want), as_array(logits)
     got_kept, want_kept = ~np.isneginf(got_a), ~np.isneginf(want_a)
-    if np.array_equal(got_kept, want_kept):
-        g.close(f"{what}: the values of the kept logits", got_a[got_kept], want_a[want_kept])
+    if np.array_equal(got_kept, want_kept):  # -inf in the same places: compare the rest
+        g.close(f"{what}: the values of the kept logits", out, want)
         return
     diagnosis = ""
     for message, value in mistakes():
@@ -324,7 +321,7 @@ def _keeps_float32(g: Grader, fn: Callable, name: str, *args: Any) -> None:
     import torch
 
     x = _logits((3, 7), 40).float()
-    out = tensor_call(g, fn, x, *args, name=name)
+    out = g.call(fn, x, *args)
     if not isinstance(out, torch.Tensor):
         g.check(f"{name} returns a tensor", False, f"got {type(out).__name__}", NOT_A_TENSOR)
         return
@@ -339,38 +336,40 @@ def _keeps_float32(g: Grader, fn: Callable, name: str, *args: Any) -> None:
 def _temperature(g: Grader) -> None:
     import torch
 
+    from dlf.sampling import filters
+
     fn = g.function("apply_temperature")
     for shape, T, seed in (((8,), 0.5, 0), ((4, 10), 2.0, 1), ((2, 3, 6), 0.7, 2), ((5,), 1.0, 3)):
         z = _logits(shape, seed)
         with g.case(f"logits {shape}, temperature {T}"):
-            out = tensor_call(g, fn, z, T, name="apply_temperature")
+            out = g.call(fn, z, T)
             want = filters.apply_temperature(z, T)
             if not isinstance(out, torch.Tensor):
                 g.check("apply_temperature", False, f"got {type(out).__name__}", NOT_A_TENSOR)
                 continue
             g.close(
                 "apply_temperature",
-                as_array(out),
-                as_array(want),
+                out,
+                want,
                 mistakes=[
-                    Mistake(TEMPERATURE_MULTIPLIED, as_array(z * T)),
+                    Mistake(TEMPERATURE_MULTIPLIED, z * T),
                     Mistake(
                         "probabilities returned: return the logits z / T (the softmax comes "
                         "when sampling)",
-                        as_array(torch.softmax(z / T, dim=-1)),
+                        torch.softmax(z / T, dim=-1),
                     ),
                     Mistake(
                         "log-probabilities returned: return z / T, not log_softmax(z / T)",
-                        as_array(torch.log_softmax(z / T, dim=-1)),
+                        torch.log_softmax(z / T, dim=-1),
                     ),
-                    Mistake("exp(z / T) returned: return z / T", as_array(torch.exp(z / T))),
+                    Mistake("exp(z / T) returned: return z / T", torch.exp(z / T)),
                 ],
             )
     z = _logits((4, 10), 4)
     top = torch.softmax(z, dim=-1).amax(dim=-1)
     for T, word, rises in ((0.5, "sharpens", True), (2.0, "flattens", False)):
         with g.case(f"logits (4, 10), temperature {T}"):
-            out = tensor_call(g, fn, z, T, name="apply_temperature")
+            out = g.call(fn, z, T)
             if not isinstance(out, torch.Tensor) or out.shape != z.shape:
                 continue  # said by the comparison above
             new = torch.softmax(out.to(torch.float64), dim=-1).amax(dim=-1)
@@ -406,19 +405,28 @@ def _top_k_cases() -> list[tuple[str, torch.Tensor, int]]:
     ]
 
 
-def _top_k(g: Grader) -> None:
-    fn = g.function("top_k_filter")
-    for label, z, k in _top_k_cases():
-        with g.case(f"{label}, k = {k}"):
-            out = tensor_call(g, fn, z, k, name="top_k_filter", advice=TOPK_ADVICE)
+def _grade_filter(g: Grader, name: str, cases, variants, arg: str, advice=()) -> Callable:
+    """The learner's filter ``name`` against dlf's on each case (label, logits, the value of
+    the argument ``arg``): the tokens kept, then their values. Returns the learner's filter."""
+    from dlf.sampling import filters
+
+    fn = g.function(name)
+    for label, z, value in cases:
+        with g.case(f"{label}, {arg} = {value:g}"), g.advice(*advice):
+            out = g.call(fn, z, value)
             _compare_filtered(
                 g,
-                "top_k_filter",
+                name,
                 out,
-                filters.top_k_filter(z, k),
+                getattr(filters, name)(z, value),
                 z,
-                lambda z=z, k=k: _variants("top_k_filter", TOP_K_VARIANTS, (z, k)),
+                lambda z=z, value=value: _variants(name, variants, (z, value)),
             )
+    return fn
+
+
+def _top_k(g: Grader) -> None:
+    fn = _grade_filter(g, "top_k_filter", _top_k_cases(), TOP_K_VARIANTS, "k", TOPK_ADVICE)
     with g.case("k = 0"):
         _raises_value_error(g, fn, "top_k_filter(logits, 0)", _logits((5,), 17), 0)
     with g.case("float32 logits (3, 7), k = 3"):
@@ -450,18 +458,7 @@ def _peaked() -> torch.Tensor:
 
 
 def _top_p(g: Grader) -> None:
-    fn = g.function("top_p_filter")
-    for label, z, p in _top_p_cases():
-        with g.case(f"{label}, p = {p:g}"):
-            out = tensor_call(g, fn, z, p, name="top_p_filter")
-            _compare_filtered(
-                g,
-                "top_p_filter",
-                out,
-                filters.top_p_filter(z, p),
-                z,
-                lambda z=z, p=p: _variants("top_p_filter", TOP_P_VARIANTS, (z, p)),
-            )
+    fn = _grade_filter(g, "top_p_filter", _top_p_cases(), TOP_P_VARIANTS, "p")
     for p in (0.0, 1.5):
         with g.case(f"p = {p:g}"):
             _raises_value_error(g, fn, f"top_p_filter(logits, {p:g})", _logits((5,), 26), p)
