@@ -118,3 +118,13 @@ def test_handing_the_piece_to_dlfs_own_code_does_not_pass(tmp_path, name, old, n
     assert grade.state == "failing"
     own = [c for c in grade.checks if c.what == "your own code (not dlf's)"]
     assert own and not own[0].passed and said in own[0].detail
+
+
+def test_a_check_failing_on_several_inputs_is_shown_once_with_the_count(tmp_path):
+    path = _write(tmp_path, _solution_with("ds /= n", "pass"))
+    lines = grade_in_subprocess(get_exercise(NAME), path).lines()
+    shown = [line for line in lines if line.startswith("✗ svm_loss: dscores")]
+    assert len(shown) == 1
+    head, diagnosis = shown[0].split("\n")
+    assert head.endswith("(and on 2 more inputs)") and "forgot to divide by N" in diagnosis
+    assert lines[-1] == "14 of 17 checks pass"

@@ -47,15 +47,35 @@ class Grade:
         return cls(data["exercise"], data["state"], checks, data["error"], data["seconds"])
 
     def lines(self, failures_shown: int = 3) -> list[str]:
-        """What a learner reads: the error, then the failing checks (at most a few), the count."""
+        """What a learner reads: the error, the failing checks, the count.
+
+        A check that fails on several inputs is shown once, on its first input, with the number
+        of other inputs it fails on; at most ``failures_shown`` distinct checks are shown.
+        """
         out = [self.error] if self.error else []
         failed = [c for c in self.checks if not c.passed]
-        out += [c.line() for c in failed[:failures_shown]]
-        if len(failed) > failures_shown:
-            out.append(f"... and {len(failed) - failures_shown} more failing checks")
+        first: dict[str, Check] = {}
+        repeats: dict[str, int] = {}
+        for c in failed:
+            if c.what in first:
+                repeats[c.what] = repeats.get(c.what, 0) + 1
+            else:
+                first[c.what] = c
+        for what, c in list(first.items())[:failures_shown]:
+            more = repeats.get(what, 0)
+            line = c.line()
+            if more:
+                head, _, rest = line.partition("\n")
+                line = f"{head} (and on {more} more input{'s' if more > 1 else ''})" + (
+                    f"\n{rest}" if rest else ""
+                )
+            out.append(line)
+        if len(first) > failures_shown:
+            out.append(f"... and {len(first) - failures_shown} more failing checks")
         if self.checks:
             passed = len(self.checks) - len(failed)
-            out.append(f"{passed} of {len(self.checks)} checks pass")
+            stopped = " before grading stopped" if self.error else ""
+            out.append(f"{passed} of {len(self.checks)} checks pass{stopped}")
         return out
 
 
