@@ -27,7 +27,7 @@ from dlf.scratch.classifiers import (
     pairwise_sq_distances,
     perceptron_step,
 )
-from dlf.scratch.gpt import GPT, Block, CausalSelfAttention, NamedLayers
+from dlf.scratch.gpt import GPT, Block, CausalSelfAttention
 from dlf.scratch.gradcheck import (
     check_layer,
     check_loss,
@@ -61,6 +61,7 @@ from dlf.scratch.layers import (
     LeakyReLU,
     Linear,
     MaxPool2d,
+    NamedLayers,
     ReLU,
     Sequential,
     Sigmoid,

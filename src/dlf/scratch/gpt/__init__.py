@@ -11,4 +11,3 @@ from Module 1's layers. Train it with ``dlf.scratch.optim.AdamW(decay=is_decayed
 from dlf.scratch.gpt.attention import CausalSelfAttention
 from dlf.scratch.gpt.block import MLP, Block
 from dlf.scratch.gpt.model import GPT, init_gpt2
-from dlf.scratch.gpt.named import NamedLayers

@@ -22,8 +22,8 @@ from dlf.scratch.attention import (
     scaled_dot_product_attention_backward,
     split_heads,
 )
-from dlf.scratch.gpt.named import NamedLayers
 from dlf.scratch.layers import Layer, Linear
+from dlf.scratch.layers.named import NamedLayers
 
 causal = lru_cache(maxsize=8)(causal_mask)  # one (T, T) mask per length, built once
 

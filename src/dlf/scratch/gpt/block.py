@@ -12,8 +12,8 @@ from __future__ import annotations
 import numpy as np
 
 from dlf.scratch.gpt.attention import CausalSelfAttention
-from dlf.scratch.gpt.named import NamedLayers
 from dlf.scratch.layers import GELU, Layer, LayerNorm, Linear
+from dlf.scratch.layers.named import NamedLayers
 
 
 class MLP(NamedLayers):

@@ -22,8 +22,8 @@ import math
 import numpy as np
 
 from dlf.scratch.gpt.block import Block
-from dlf.scratch.gpt.named import NamedLayers
 from dlf.scratch.layers import Embedding, Layer, LayerNorm, Linear
+from dlf.scratch.layers.named import NamedLayers
 from dlf.scratch.losses import softmax_cross_entropy
 
 Arrays = dict[str, np.ndarray]

@@ -12,5 +12,6 @@ from dlf.scratch.layers.embedding import Embedding
 from dlf.scratch.layers.flatten import Flatten
 from dlf.scratch.layers.layernorm import LayerNorm
 from dlf.scratch.layers.linear import Linear
+from dlf.scratch.layers.named import NamedLayers
 from dlf.scratch.layers.pooling import AvgPool2d, GlobalAvgPool2d, MaxPool2d
 from dlf.scratch.layers.sequential import Sequential

@@ -49,6 +49,39 @@ class Layer:
         """Direct sub-layers (none for a leaf layer)."""
         return []
 
+    def named_children(self) -> list[tuple[str, Layer]]:
+        """Direct sub-layers with their names: their positions ``"0", "1", ...`` unless the
+        container names them (the GPT's ``"h.0"``, ``"attn"``, ...)."""
+        return [(str(i), child) for i, child in enumerate(self.children())]
+
+    def named_leaves(self) -> list[tuple[str, Layer]]:
+        """Every layer without children below this one, with its dotted path, in order.
+
+        Walked with a stack (no recursion). Example: ``Sequential(Linear, ReLU, Linear)`` ->
+        ``[("0", Linear), ("1", ReLU), ("2", Linear)]``.
+        """
+        leaves: list[tuple[str, Layer]] = []
+        stack: list[tuple[str, Layer]] = [("", self)]
+        while stack:
+            path, layer = stack.pop()
+            kids = layer.named_children()
+            if kids:
+                stack.extend(reversed([(f"{path}{name}.", child) for name, child in kids]))
+            else:
+                leaves.append((path[:-1], layer))
+        return leaves
+
+    def flat(self, attr: str) -> Arrays:
+        """``attr`` ("params", "grads" or "buffers") of every leaf below, keyed by dotted path
+        (``"0.W"``, ``"1.0.W"``, ``"h.0.attn.c_attn.W"``): the leaves' own arrays, not copies,
+        so an optimizer's in-place update reaches the layer. Containers serve their ``params``,
+        ``grads`` and ``buffers`` this way."""
+        return {
+            f"{path}.{key}": value
+            for path, leaf in self.named_leaves()
+            for key, value in getattr(leaf, attr).items()
+        }
+
     def modules(self) -> Iterator[Layer]:
         """This layer and every sub-layer, depth first, walked with a stack (no recursion)."""
         stack: list[Layer] = [self]

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from dlf.scratch.layers.base import Arrays, Layer
+from dlf.scratch.layers.base import Layer
+from dlf.scratch.layers.named import NamedLayers
 
 
-class Sequential(Layer):
+class Sequential(NamedLayers):
     """``y = f_n(... f_2(f_1(x)))``; backward feeds ``dy`` through the layers in reverse.
 
     ``params``, ``grads`` and ``buffers`` are flat dicts over all sub-layers, keyed
@@ -28,31 +29,8 @@ class Sequential(Layer):
     def children(self) -> list[Layer]:
         return self.layers
 
-    def _flat(self, attr: str) -> Arrays:
-        """Flatten ``attr`` ("params", "grads" or "buffers") of all leaves, with dotted keys."""
-        out: Arrays = {}
-        stack: list[tuple[str, Layer]] = [("", self)]
-        while stack:
-            prefix, layer = stack.pop()
-            kids = layer.children()
-            if kids:
-                stack.extend((f"{prefix}{i}.", kid) for i, kid in reversed(list(enumerate(kids))))
-            else:
-                for k, v in getattr(layer, attr).items():
-                    out[prefix + k] = v
-        return out
-
-    @property
-    def params(self) -> Arrays:
-        return self._flat("params")
-
-    @property
-    def grads(self) -> Arrays:
-        return self._flat("grads")
-
-    @property
-    def buffers(self) -> Arrays:
-        return self._flat("buffers")
+    def named_children(self) -> list[tuple[str, Layer]]:
+        return [(str(i), layer) for i, layer in enumerate(self.layers)]
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         for layer in self.layers:

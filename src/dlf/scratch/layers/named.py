@@ -1,7 +1,8 @@
 """A layer made of named sub-layers, whose parameters are named by their path in the tree.
 
 ``params``, ``grads`` and ``buffers`` are flat dicts keyed ``"<child>.<key>"`` down the tree
-(``"h.0.attn.c_attn.W"``), holding the leaves' own arrays, as ``Sequential``'s do with indices.
+(``"h.0.attn.c_attn.W"``; ``Sequential`` names its children by position: ``"0.W"``), holding the
+leaves' own arrays (:meth:`dlf.scratch.layers.base.Layer.flat`).
 """
 
 from __future__ import annotations
@@ -29,39 +30,14 @@ class NamedLayers(Layer):
     def children(self) -> list[Layer]:
         return [layer for _, layer in self.named_children()]
 
-    def named_leaves(self) -> list[tuple[str, Layer]]:
-        """Every layer without children, with its dotted path, in order.
-
-        Example: for the block above -> ``[("ln_1", LayerNorm), ("attn.c_attn", Linear)]``.
-        """
-        leaves: list[tuple[str, Layer]] = []
-        stack: list[tuple[str, Layer]] = [("", self)]
-        while stack:
-            path, layer = stack.pop()
-            if isinstance(layer, NamedLayers):
-                kids = [(f"{path}{name}.", child) for name, child in layer.named_children()]
-                stack.extend(reversed(kids))
-            elif layer.children():
-                raise TypeError(f"{path[:-1]}: a container without names ({type(layer).__name__})")
-            else:
-                leaves.append((path[:-1], layer))
-        return leaves
-
-    def _flat(self, attr: str) -> Arrays:
-        return {
-            f"{path}.{key}": value
-            for path, leaf in self.named_leaves()
-            for key, value in getattr(leaf, attr).items()
-        }
-
     @property
     def params(self) -> Arrays:
-        return self._flat("params")
+        return self.flat("params")
 
     @property
     def grads(self) -> Arrays:
-        return self._flat("grads")
+        return self.flat("grads")
 
     @property
     def buffers(self) -> Arrays:
-        return self._flat("buffers")
+        return self.flat("buffers")
