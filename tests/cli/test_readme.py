@@ -97,6 +97,12 @@ COMMANDS: dict[str, list[Step]] = {
         step("run mnist-mlp --quick workspace=ws epochs=1"),
     ],
     "dlf run cnn-mnist --quick workspace=ws": [step("run cnn-mnist --quick workspace=ws epochs=1")],
+    "dlf run gpt-shakespeare-char --quick workspace=ws": [
+        step("run gpt-shakespeare-char --quick workspace=ws max_steps=20")
+    ],
+    "dlf path --quick --modules 1 --workspace ws": [
+        step("path --quick --modules 1 --workspace ws")
+    ],
 }
 
 
