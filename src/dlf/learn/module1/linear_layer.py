@@ -60,7 +60,7 @@ class Linear(layers.Linear):
         Shapes: dout like y -> dx like x.
         Checked: dx, dW and db against dlf on the cases of forward, the same arrays in
         self.grads after backward, two backward passes in a row, a gradient check of x, W and b,
-        float32 kept, inputs left unchanged.
+        float32 kept, a float32 layer fed float64 x and dout, inputs left unchanged.
         """
         raise NotImplementedError
 '''
@@ -216,6 +216,19 @@ def grade(g: Grader) -> None:
                     f"relative error {err:.1e} between your backward and finite differences of "
                     "your forward (tolerance 1e-07)",
                 )
+
+    with g.case("float64 x (5, 4) and dout into a float32 Linear(4, 3)"):
+        mine = cls(4, 3, rng=np.random.default_rng(9))
+        ref = ScratchLinear(4, 3, rng=np.random.default_rng(9))
+        rng = np.random.default_rng(9)
+        x, dout = rng.standard_normal((5, 4)), rng.standard_normal((5, 3))
+        g.call(mine.forward, x)
+        g.call(mine.backward, dout)
+        ref.forward(x)
+        ref.backward(dout)
+        for k in ("W", "b"):
+            # both round a float64 result to float32 once: they agree to a float32 ulp or two
+            g.close(f'backward: grads["{k}"]', mine.grads[k], ref.grads[k], rtol=1e-6)
 
     with g.case("float32 x (3, 4), Linear(4, 2)"):
         layer = cls(4, 2, rng=np.random.default_rng(8))
