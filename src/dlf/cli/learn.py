@@ -118,7 +118,7 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from dlf.learn import exercises
+    from dlf.learn import exercises, get_exercise
     from dlf.learn.check import check
 
     workspace = _workspace(args)
@@ -137,7 +137,8 @@ def _check(args: argparse.Namespace) -> int:
     if args.json:
         out = {
             "exercises": [
-                {**g.to_json(), "file": workspace.path(get(g)).as_posix()} for g in grades
+                {**g.to_json(), "file": workspace.path(get_exercise(g.exercise)).as_posix()}
+                for g in grades
             ],
             "passed": passed,
             "graded": len(grades),
@@ -147,18 +148,13 @@ def _check(args: argparse.Namespace) -> int:
     else:
         for g in grades:
             mark = {"passed": "✓", "not started": "·"}.get(g.state, "✗")
-            print(f"{mark} {g.exercise}: {g.state} ({g.seconds:.1f} s)  {workspace.path(get(g))}")
+            path = workspace.path(get_exercise(g.exercise))
+            print(f"{mark} {g.exercise}: {g.state} ({g.seconds:.1f} s)  {path}")
             if not g.passed:
                 for line in g.lines():
                     print("    " + line.replace("\n", "\n    "))
         print(f"{passed} of {len(grades)} graded exercises pass")
     return 0 if passed == len(grades) else 1
-
-
-def get(grade):
-    from dlf.learn import get_exercise
-
-    return get_exercise(grade.exercise)
 
 
 def _watch(args: argparse.Namespace) -> int:

@@ -7,8 +7,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 from dlf.learn.catalog import get_exercise
 from dlf.learn.exercise import Exercise
-from dlf.learn.grading import Grade, grade_in_subprocess
+from dlf.learn.grading import Grade, grade_in_subprocess, is_untouched
 from dlf.learn.workspace import Workspace
+from dlf.runs.atomic import atomic_write_text
 
 
 def check(
@@ -45,9 +46,6 @@ def solve(workspace: Workspace, chosen: list[Exercise], force: bool = False) -> 
 
     Returns one line per exercise saying what was done. Progress notes ``solved_by_dlf``.
     """
-    from dlf.learn.grading import is_untouched
-    from dlf.runs.atomic import atomic_write_text
-
     lines = []
     for e in chosen:
         path = workspace.path(e)
