@@ -1,7 +1,8 @@
 """The ``dlf`` command: it parses and dispatches; the work lives in the packages.
 
 Bad arguments get one line on stderr, ``dlf: error: COMMAND: what is wrong``, and exit status 2;
-a data set that cannot be had, exit 1; Ctrl-C, exit 130 with the run directory closed; a reader
+a data set that cannot be had, exit 1; a run that diverged (NaN or infinite loss), one line
+``dlf: diverged: ...`` and exit 1; Ctrl-C, exit 130 with the run directory closed; a reader
 that closes the pipe early (``dlf list | head -1``), exit 141 with nothing on stderr, as a Unix
 tool killed by SIGPIPE.
 """
@@ -19,6 +20,7 @@ from dlf.data import DataError
 from dlf.learn.catalog import UnknownExercise
 from dlf.learn.errors import WorkspaceError
 from dlf.recipes import ConfigError, UnknownRecipe
+from dlf.runs import Diverged
 
 BROKEN_PIPE = 128 + 13  # the status of a process killed by SIGPIPE, as the shell reports it
 
@@ -95,6 +97,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except (DataError, WorkspaceError) as err:
         print(f"dlf: error: {_without_prog(str(err))}", file=sys.stderr)
+        return 1
+    except Diverged as err:
+        print(f"dlf: diverged: {err}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("dlf: interrupted", file=sys.stderr)

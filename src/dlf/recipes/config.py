@@ -9,13 +9,85 @@ not convert, is a ConfigError that says what would have been right.
 from __future__ import annotations
 
 import dataclasses
+import math
 import types
 import typing
+from dataclasses import dataclass
 from typing import Any, Literal, Union
 
 
 class ConfigError(ValueError):
     """A bad override; the message names the valid keys or the wanted type."""
+
+
+@dataclass(frozen=True)
+class Range:
+    """The valid values of a number field: ``gt < x`` or ``ge <= x``, and ``x < lt`` or ``x <= le``.
+
+    Example: ``Range(gt=0, le=1)`` reads ``> 0 and <= 1``; NaN is never in a range. A tuple
+    field's range applies to each of its items; ``None`` (an optional field left empty) passes.
+    """
+
+    ge: float | None = None
+    gt: float | None = None
+    le: float | None = None
+    lt: float | None = None
+
+    def __str__(self) -> str:
+        parts = [
+            f"{op} {bound:g}"
+            for op, bound in ((">=", self.ge), (">", self.gt), ("<=", self.le), ("<", self.lt))
+            if bound is not None
+        ]
+        return " and ".join(parts) or "any number"
+
+    def contains(self, x: float) -> bool:
+        """True if ``x`` is a number inside the range."""
+        if isinstance(x, bool) or not isinstance(x, int | float) or math.isnan(x):
+            return False
+        return (
+            (self.ge is None or x >= self.ge)
+            and (self.gt is None or x > self.gt)
+            and (self.le is None or x <= self.le)
+            and (self.lt is None or x < self.lt)
+        )
+
+
+def ranged(
+    default: Any,
+    *,
+    ge: float | None = None,
+    gt: float | None = None,
+    le: float | None = None,
+    lt: float | None = None,
+    help: str = "",
+) -> Any:
+    """A dataclass field with its valid range: ``batch_size: int = ranged(64, ge=1)``.
+
+    ``help`` is the description ``dlf run NAME --help`` shows (else the comment at the end of
+    the field's line).
+    """
+    metadata: dict[str, Any] = {"range": Range(ge=ge, gt=gt, le=le, lt=lt)}
+    if help:
+        metadata["help"] = help
+    return dataclasses.field(default=default, metadata=metadata)
+
+
+def check_ranges(config: Any) -> None:
+    """Raise ConfigError for the first field of dataclass ``config`` outside its declared range.
+
+    Example: ``lr=-1`` with ``lr: float = ranged(0.1, gt=0)`` ->
+    ``ConfigError("lr must be > 0, got -1")``.
+    """
+    for f in dataclasses.fields(config):
+        valid = f.metadata.get("range")
+        if valid is None:
+            continue
+        value = getattr(config, f.name)
+        items = value if isinstance(value, tuple | list) else (value,)
+        for item in items:
+            if item is not None and not valid.contains(item):
+                raise ConfigError(f"{f.name} must be {valid}, got {item!r}")
 
 
 _TRUE = {"1", "true", "yes", "on"}

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from dlf.recipes.config import ConfigError, apply_overrides
+from dlf.recipes.config import ConfigError, apply_overrides, check_ranges
 from dlf.runs import RunDir
 
 
@@ -44,7 +44,10 @@ class Recipe:
         overrides: dict[str, Any] | None = None,
         setting: str | None = None,
     ) -> Any:
-        """The full config, then the quick setting or the named ``setting``, then ``overrides``."""
+        """The full config, then the quick setting or the named ``setting``, then ``overrides``.
+
+        Every field is then checked against its declared range (ConfigError if outside).
+        """
         if quick and setting:
             raise ConfigError("give --quick or --setting, not both")
         if setting and setting not in self.settings:
@@ -57,4 +60,6 @@ class Recipe:
             config = apply_overrides(config, self.quick)
         if setting:
             config = apply_overrides(config, self.settings[setting])
-        return apply_overrides(config, overrides or {})
+        config = apply_overrides(config, overrides or {})
+        check_ranges(config)
+        return config

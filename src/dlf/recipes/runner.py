@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Any
 
 from dlf.data import dataset_files
-from dlf.recipes.config import ConfigError, apply_overrides, parse_overrides
+from dlf.recipes.config import ConfigError, apply_overrides, check_ranges, parse_overrides
 from dlf.recipes.recipe import Recipe
-from dlf.runs import RunDir, line_plot
+from dlf.runs import Diverged, RunDir, line_plot
 
 
 def is_main_process() -> bool:
@@ -26,14 +26,17 @@ def run_recipe(
 ) -> tuple[RunDir, dict[str, Any]]:
     """Run ``recipe`` with ``config`` in a new run directory; returns it and the summary.
 
-    Data sets are found first, and the recipe's ``preflight`` checks the rest of its input, so
-    bad input stops the run before any folder is made. On Ctrl-C or SIGTERM (see
-    :class:`SigtermAsInterrupt`) the run directory is closed with ``status:
-    interrupted``, the signal and the weights files present, and KeyboardInterrupt is raised
-    again (``dlf run`` then exits 130 for either); on an error, with
-    ``status: failed`` and the error. Under ``torchrun`` (``RANK`` set), rank 0 alone makes a
+    Every field is checked against its range, data sets are found, and the recipe's
+    ``preflight`` checks the rest of its input, so bad input stops the run before any folder is
+    made. A :class:`dlf.runs.Diverged` raised by the run closes the folder with ``status:
+    diverged``, the message and the weights files the recipe kept, and is raised again. On
+    Ctrl-C or SIGTERM (see :class:`SigtermAsInterrupt`) the run directory is closed with
+    ``status: interrupted``, the signal and the weights files present, and KeyboardInterrupt
+    is raised again (``dlf run`` then exits 130 for either); on an error, with ``status:
+    failed`` and the error. Under ``torchrun`` (``RANK`` set), rank 0 alone makes a
     run directory; the other ranks run in a temporary one that is deleted at the end.
     """
+    check_ranges(config)
     for name in recipe.datasets(config):
         dataset_files(name)
     if recipe.preflight is not None:
@@ -56,6 +59,16 @@ def run_recipe(
                     "weights_files": sorted(p.name for p in run_dir.path.glob("*.safetensors")),
                 },
                 status="interrupted",
+            )
+            raise
+        except Diverged as err:
+            sigterm.hold()
+            run_dir.finish(
+                {
+                    "diverged": str(err),
+                    "weights_files": sorted(p.name for p in run_dir.path.glob("*.safetensors")),
+                },
+                status="diverged",
             )
             raise
         except Exception as err:
