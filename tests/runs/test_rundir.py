@@ -106,3 +106,16 @@ def test_run_files_get_the_modes_of_the_umask(tmp_path, umask, mode):
     names = ["config.json", "summary.json", "report.html", "metrics.jsonl", "model.safetensors"]
     modes = {name: stat.S_IMODE((run.path / name).stat().st_mode) for name in names}
     assert modes == dict.fromkeys(names, mode)
+
+
+def test_effects_open_the_report_and_count_in_the_summary(tmp_path):
+    run_dir = RunDir.create(tmp_path, "effects", {}, quiet=True)
+    assert run_dir.effect("the loss falls", True, "2.30 -> 0.41") is True
+    assert run_dir.effect("momentum beats plain SGD", False, "0.52 vs 0.50") is False
+    run_dir.full_figures["momentum beats plain SGD"] = "0.12 vs 0.31"
+    summary = run_dir.finish({})
+    assert summary["effects_shown"] == "1 of 2"
+    assert [e["shown"] for e in summary["effects"]] == [True, False]
+    page = (run_dir.path / "report.html").read_text()
+    assert page.index("What this run shows") < page.index("Summary")
+    assert '<span class="bad">✗</span>' in page and "0.12 vs 0.31" in page
