@@ -2,10 +2,9 @@
 
 Peers, measured in the same run: a straightforward BPE kept here (every merge re-counts every
 pair of every chunk occurrence; encoding merges each chunk occurrence afresh, no cache) and, when
-installed, Hugging Face ``tokenizers`` (Rust). The naive trainer is slow (about 0.15 s per merge on
-the whole text), so by default it trains on a prefix, and ours is timed on the same prefix for
-that ratio. Targets (issue 6, GPT-4 splitting, 512 tokens): train <= 1 s, encode the
-whole text <= 0.6 s.
+installed, Hugging Face ``tokenizers`` (Rust). The naive trainer re-counts the whole text at
+every merge, so by default it trains on a prefix, and ours is timed on the same prefix for that
+ratio.
 """
 
 from __future__ import annotations

@@ -7,7 +7,17 @@ from collections.abc import Callable
 
 from dlf.cli.gpt import add_eval, add_sample, cmd_eval, cmd_sample
 from dlf.cli.learn import add_learn, cmd_learn
-from dlf.cli.run import add_path, add_run, add_sweep, cmd_list, cmd_path, cmd_run, cmd_sweep
+from dlf.cli.run import (
+    add_measure,
+    add_path,
+    add_run,
+    add_sweep,
+    cmd_list,
+    cmd_measure,
+    cmd_path,
+    cmd_run,
+    cmd_sweep,
+)
 from dlf.cli.tokenizer import add_tokenizer, cmd_tokenizer
 from dlf.cli.tools import (
     add_bench,
@@ -33,7 +43,12 @@ COMMANDS: dict[str, Command] = {
     "path": ("run the learning path's recipes and checkpoints, one report", add_path, cmd_path),
     "run": ("run one recipe: dlf run NAME [--quick] key=value ...", add_run, cmd_run),
     "sweep": ("run a grid: dlf sweep NAME lr=0.1,0.01 [other=a,b]", add_sweep, cmd_sweep),
-    "list": ("list the recipes", _nothing, cmd_list),
+    "list": ("list the recipes, with their measured wall times", _nothing, cmd_list),
+    "measure": (
+        "run recipes and record their wall time, figures and effects: dlf measure [NAME ...]",
+        add_measure,
+        cmd_measure,
+    ),
     "checkpoints": ("run the path's critical checkpoints", add_checkpoints, cmd_checkpoints),
     "gradcheck": ("gradient-check every from-scratch layer and loss", _nothing, cmd_gradcheck),
     "report": ("show a run's summary and where its report is", add_report, cmd_report),

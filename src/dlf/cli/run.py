@@ -106,21 +106,59 @@ def _duration(seconds: float | None) -> str:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    rows = []
+    from dlf.bench import measured
+
+    rows, machines = [], set()
     for name in recipe_names():
         r = get_recipe(name)
-        quick, full = r.durations.get("quick"), r.durations.get("full")
-        rows.append((name, str(r.module), r.description, _duration(quick), _duration(full)))
+        cells = [name, str(r.module), r.description]
+        for setting in ("quick", "full"):
+            record = measured.recipe_record(name, setting)
+            cells.append(_duration(record["seconds"] if record else None))
+            if record:
+                machines.add(f"{record['machine']['cpu']}, {record['machine']['date']}")
+        rows.append(tuple(cells))
     headers = ("recipe", "module", "description", "quick", "full")
     widths = [max(len(row[i]) for row in [headers, *rows]) for i in range(5)]
     for row in [headers, *rows]:
         print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
-    print("quick/full: wall time measured on a 2-core CPU machine")
+    where = "; ".join(sorted(machines)) or "nowhere yet"
+    print(f"quick/full: wall time measured by `dlf measure` ({where}); ?: not measured")
     for name in recipe_names():
         for setting, overrides in get_recipe(name).settings.items():
             pairs = " ".join(f"{k}={v}" for k, v in overrides.items())
             print(f"dlf run {name} --setting {setting}  ({pairs})")
     return 0
+
+
+def add_measure(parser: argparse.ArgumentParser) -> None:
+    parser.usage = "dlf measure [RECIPE ...] [--quick | --setting NAME] [--runs-dir DIR]"
+    parser.add_argument("recipes", nargs="*", help="recipe names (default: every recipe)")
+    _common(parser)
+    parser.add_argument("--setting", default=None, help="a named setting of the recipes")
+
+
+def cmd_measure(args: argparse.Namespace) -> int:
+    """Run each recipe in one setting and record its seconds, figures and effects."""
+    from dlf.bench import load_average, measured
+
+    names = args.recipes or recipe_names()
+    recipes = [get_recipe(name) for name in names]
+    configs = [r.make_config(args.quick, None, args.setting) for r in recipes]
+    setting = args.setting or ("quick" if args.quick else "full")
+    failed = []
+    for recipe, config in zip(recipes, configs, strict=True):
+        before = load_average()
+        try:
+            run_dir, summary = run_recipe(recipe, config, args.runs_dir, args.quiet)
+        except Exception as err:  # the others are still measured; the status says it failed
+            print(f"{recipe.name}: not recorded: {type(err).__name__}: {err}")
+            failed.append(recipe.name)
+            continue
+        measured.record_recipe(recipe.name, setting, summary, before)
+        print(f"{recipe.name} ({setting}): {summary['seconds']:.1f} s, {summary['status']}")
+    print(f"recorded in {measured.MEASURED}")
+    return 1 if failed else 0
 
 
 def cmd_path(args: argparse.Namespace) -> int:

@@ -66,8 +66,11 @@ BENCHES = {
 
 
 def add_bench(parser: argparse.ArgumentParser) -> None:
-    parser.usage = "dlf bench NAME [key=value ...]   e.g. dlf bench conv repeats=10 threads=1"
+    parser.usage = "dlf bench NAME [--record] [key=value ...]   e.g. dlf bench conv threads=1"
     parser.add_argument("name", help=f"which benchmark: {', '.join(BENCHES)}")
+    parser.add_argument(
+        "--record", action="store_true", help="store the result in dlf's measured figures"
+    )
     parser.set_defaults(takes_pairs="key=value arguments of the benchmark function")
 
 
@@ -89,7 +92,16 @@ def cmd_bench(args: argparse.Namespace) -> int:
         if key not in valid:
             raise ConfigError(f"unknown key {key!r}; valid keys: {', '.join(valid)}")
         kwargs[key] = convert(value, hints[key], key)
-    print(bench(**kwargs).format())
+    from dlf.bench import load_average
+
+    before = load_average()
+    report = bench(**kwargs)
+    print(report.format())
+    if args.record:
+        from dlf.bench.measured import MEASURED, record_bench
+
+        record_bench(args.name, report, before)
+        print(f"recorded in {MEASURED}")
     return 0
 
 

@@ -137,11 +137,15 @@ def _pairs(overrides: dict[str, Any]) -> str:
     return " ".join(f"{k}={format_value(v)}" for k, v in overrides.items())
 
 
-def _seconds(seconds: float | None) -> str:
-    if seconds is None:
+def _seconds(name: str, setting: str) -> str:
+    from dlf.bench.measured import recipe_record
+
+    record = recipe_record(name, setting)
+    if record is None:
         return ""
+    seconds, where = record["seconds"], record["machine"]
     text = f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.0f} min"
-    return f"; measured {text}"
+    return f"; measured {text} on {where['cpu']}, {where['date']}"
 
 
 def describe(recipe: Recipe) -> str:
@@ -179,9 +183,9 @@ def describe(recipe: Recipe) -> str:
         lines += [f"  # {text}" for text in above]
         lines.append(row_text(cells))
     lines.append("")
-    lines.append(f"full setting: the defaults above{_seconds(recipe.durations.get('full'))}")
+    lines.append(f"full setting: the defaults above{_seconds(recipe.name, 'full')}")
     lines.append(
-        f"quick setting (--quick{_seconds(recipe.durations.get('quick'))}): "
+        f"quick setting (--quick{_seconds(recipe.name, 'quick')}): "
         + (_pairs(recipe.quick) or "the defaults")
     )
     if recipe.settings:

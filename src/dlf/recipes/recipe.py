@@ -18,13 +18,11 @@ class Recipe:
     the quick setting used by the tests and ``dlf path --quick``. ``run(config, run_dir)``
     returns the summary (final figures). ``datasets(config)`` names the data sets the run needs,
     so they are found (or the run refused) before any folder is made; ``preflight(config)``, if
-    given, checks the rest of the input (paths, files) then, raising a ``dlf.data.DataError``
-    for what cannot be used. ``durations`` are measured wall times on the project's 2-core
-    machine, as ``{"quick": s, "full": s}``: the run's own ``seconds`` from its summary.json
-    (quick: from ``make demo`` on an idle machine; full: from ``dlf run NAME`` on a machine
-    shared with other work, so upper bounds). ``settings`` are named override sets of the
-    full setting, each measured to reach a result its recipe states (``dlf run NAME --setting
-    KEY``), e.g. a setting tuned for a time budget.
+    given, checks the rest of the input (paths, files, fields that must agree) then, raising a
+    ``dlf.data.DataError`` or a ConfigError. ``settings`` are named override sets of the full
+    setting (``dlf run NAME --setting KEY``), each named for what it does. Wall times and
+    figures are not written here: ``dlf measure`` records them in the data file of
+    :mod:`dlf.bench.measured`.
     """
 
     name: str

@@ -10,6 +10,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from dlf.bench.measured import full_effects
 from dlf.data import dataset_files
 from dlf.recipes.config import ConfigError, apply_overrides, check_ranges, parse_overrides
 from dlf.recipes.recipe import Recipe
@@ -47,6 +48,7 @@ def run_recipe(
             return run_dir, run_dir.finish(recipe.run(config, run_dir))
     with SigtermAsInterrupt() as sigterm:
         run_dir = RunDir.create(runs_dir, recipe.name, config, quiet=quiet)
+        run_dir.full_figures = full_effects(recipe.name)
         try:
             summary = recipe.run(config, run_dir)
         except KeyboardInterrupt:
