@@ -1,7 +1,7 @@
 """The learning path as data: its four modules, their concepts, recipes and checkpoints.
 
 A concept names the files that implement it (relative to ``src/dlf``) and the recipe that
-exercises it. A module is built when its package exists; a module that is not is shown as
+exercises it. A module is built when its recipes and checkpoints exist; one that is not is shown as
 "not built yet", never as passing.
 """
 
@@ -24,7 +24,6 @@ class Concept:
 class PathModule:
     number: int
     title: str
-    package: str
     concepts: tuple[Concept, ...]
     recipes: tuple[str, ...]
     checkpoints: str  # module holding CHECKPOINTS, a list of Checkpoint
@@ -53,7 +52,6 @@ MODULES: tuple[PathModule, ...] = (
     PathModule(
         1,
         "Neural network foundations (NumPy only)",
-        "dlf.scratch",
         (
             _c("Linear classifiers: SVM and softmax", "linear-classifiers",
                "scratch/classifiers/linear.py", "scratch/losses.py"),
@@ -84,7 +82,6 @@ MODULES: tuple[PathModule, ...] = (
     PathModule(
         2,
         "Convolutional networks",
-        "dlf.cnn",
         (
             _c("Convolution from scratch (im2col)", "scratch-cnn",
                "scratch/layers/conv.py", "scratch/im2col.py"),
@@ -110,7 +107,6 @@ MODULES: tuple[PathModule, ...] = (
     PathModule(
         3,
         "Attention and transformers",
-        "dlf.transformer",
         (
             _c("Why RNNs struggle: RNN and LSTM cells, seq2seq with attention",
                "rnn-vs-transformer", "transformer/rnn.py", "transformer/seq2seq.py"),
@@ -132,7 +128,6 @@ MODULES: tuple[PathModule, ...] = (
     PathModule(
         4,
         "Language models",
-        "dlf.gpt",
         (
             _c("Byte-level BPE tokenization", "bpe", "gpt/tokenizer/bpe.py",
                "gpt/tokenizer/train.py", "gpt/tokenizer/merge.py"),

@@ -10,7 +10,7 @@ from pathlib import Path
 from dlf.path.checkpoint import CheckpointResult, run_checkpoint
 from dlf.path.modules import MODULES, PathModule
 from dlf.recipes import get_recipe, run_recipe
-from dlf.runs import RunDir
+from dlf.runs import Diverged, RunDir
 
 
 def run_checkpoints(modules: list[int] | None = None) -> list[CheckpointResult]:
@@ -53,38 +53,43 @@ def run_path(
 ) -> tuple[RunDir, dict]:
     """Run each chosen module's recipes (quick or full), then its checkpoints; one report.
 
-    A recipe that fails is recorded as failed and the path goes on. The report links each
+    A recipe that fails, diverges, or does not show an effect it states is a failed row (and
+    in ``recipes_failed``), and the path goes on. Each row shows the recipe's effects with ✓ or
+    ✗, the full setting's where measured, and its first figures. The report links each
     recipe's own report. Each of ``sections`` adds to the report after the checkpoints and
     returns figures for the summary (``dlf path --workspace`` adds the learner's code this way).
     """
     path_dir = RunDir.create(runs_dir, "path", {"quick": quick, "modules": modules}, quiet)
-    rows, failed = [], []
+    rows, failed, not_shown = [], [], {}
     for m in _chosen(modules):
         if not m.built:
-            rows.append([m.number, "—", "not built yet", "", ""])
+            rows.append([m.number, "—", "not built yet", "", "", ""])
             continue
         for name in m.recipes:
             recipe = get_recipe(name)
             path_dir.say(f"module {m.number}: {name} ({'quick' if quick else 'full'})")
             try:
                 run_dir, summary = run_recipe(recipe, recipe.make_config(quick), runs_dir, quiet)
-            except Exception as err:
+            except Exception as err:  # the path goes on; the row says what stopped this one
                 failed.append(name)
-                rows.append([m.number, name, "failed", f"{type(err).__name__}: {err}", ""])
+                diverged = isinstance(err, Diverged)
+                reason = str(err) if diverged else f"{type(err).__name__}: {err}"
+                status = "diverged" if diverged else "failed"
+                rows.append([m.number, name, status, _esc(reason), "", ""])
                 continue
+            missed = [e["claim"] for e in summary.get("effects", []) if not e["shown"]]
+            status = summary["status"] if not missed else "effect not shown"
+            if missed:
+                failed.append(name)
+                not_shown[name] = missed
             link = os.path.relpath(run_dir.path / "report.html", path_dir.path)
-            figures = {k: v for k, v in summary.items() if k not in ("recipe", "status")}
-            headline = ", ".join(
-                f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
-                for k, v in list(figures.items())[:4]
-            )
-            rows.append(
-                [m.number, name, summary["status"], headline, f'<a href="{link}">report</a>']
-            )
+            shows = _effects_html(summary.get("effects", []), run_dir.full_figures)
+            figures = _esc(headline(summary))
+            rows.append([m.number, name, status, shows, figures, f'<a href="{link}">report</a>'])
     path_dir.report.heading("Recipes")
     path_dir.report.table(
-        ["module", "recipe", "status", "figures", "report"],
-        [[_esc(c) for c in r[:4]] + [r[4]] for r in rows],
+        ["module", "recipe", "status", "what it shows", "figures", "report"],
+        [[_esc(r[0]), _esc(r[1]), _status_html(r[2]), *r[3:]] for r in rows],
         raw_html=True,
     )
     results = run_checkpoints(modules)
@@ -97,8 +102,9 @@ def run_path(
     extra = {k: v for section in sections for k, v in section(path_dir).items()}
     summary = {
         **extra,
-        "recipes_run": sum(r[2] == "completed" for r in rows),
+        "recipes_run": sum(r[2] != "not built yet" for r in rows),
         "recipes_failed": failed,
+        "effects_not_shown": not_shown,
         "modules_not_built": [m.number for m in _chosen(modules) if not m.built],
         "checkpoints_passed": sum(r.status == "pass" for r in results),
         "checkpoints_failed": [r.name for r in results if r.status == "fail"],
@@ -108,6 +114,46 @@ def run_path(
 
 def _esc(value: object) -> str:
     return html.escape(str(value))
+
+
+def headline(summary: dict, count: int = 4) -> str:
+    """The first ``count`` scalar figures of a summary, numbers to 4 significant digits.
+
+    Lists, tables and the bookkeeping keys are left to the recipe's own report. Example:
+    ``{"test_accuracy": 0.981234567, "epochs": 20, "curve": [...]}`` ->
+    ``"test_accuracy 0.9812, epochs 20"``.
+    """
+    skip = {"recipe", "status", "seconds", "effects", "effects_shown"}
+    cells = []
+    for key, value in summary.items():
+        if key in skip or isinstance(value, list | dict | tuple):
+            continue
+        if isinstance(value, float):
+            cells.append(f"{key} {value:.4g}")
+        elif isinstance(value, bool):
+            cells.append(f"{key} {'yes' if value else 'no'}")
+        elif isinstance(value, int) or (isinstance(value, str) and len(value) <= 40):
+            cells.append(f"{key} {value}")
+        if len(cells) == count:
+            break
+    return ", ".join(cells)
+
+
+def _effects_html(effects: list[dict], full: dict[str, str]) -> str:
+    """Each claim with ✓ or ✗ and this run's figure, and the full setting's where measured."""
+    lines = []
+    for e in effects:
+        mark = '<span class="ok">✓</span>' if e["shown"] else '<span class="bad">✗</span>'
+        text = f"{e['claim']}: {e['figure']}"
+        if e["claim"] in full:
+            text += f" (full setting: {full[e['claim']]})"
+        lines.append(f"{mark} {_esc(text)}")
+    return "<br>".join(lines) or '<span class="muted">states no effect</span>'
+
+
+def _status_html(status: str) -> str:
+    css = {"completed": "ok", "not built yet": "muted"}.get(status, "bad")
+    return f'<span class="{css}">{_esc(status)}</span>'
 
 
 def _mark_html(r: CheckpointResult) -> str:
