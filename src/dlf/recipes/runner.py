@@ -15,6 +15,7 @@ from dlf.data import dataset_files
 from dlf.recipes.config import ConfigError, apply_overrides, check_ranges, parse_overrides
 from dlf.recipes.recipe import Recipe
 from dlf.runs import Diverged, RunDir, line_plot
+from dlf.runs.threads import run_threads, use_threads
 
 
 def is_main_process() -> bool:
@@ -29,15 +30,22 @@ def run_recipe(
 
     Every field is checked against its range, data sets are found, and the recipe's
     ``preflight`` checks the rest of its input, so bad input stops the run before any folder is
-    made. A :class:`dlf.runs.Diverged` raised by the run closes the folder with ``status:
-    diverged``, the message and the weights files the recipe kept, and is raised again. On
-    Ctrl-C or SIGTERM (see :class:`SigtermAsInterrupt`) the run directory is closed with
-    ``status: interrupted``, the signal and the weights files present, and KeyboardInterrupt
-    is raised again (``dlf run`` then exits 130 for either); on an error, with ``status:
-    failed`` and the error. Under ``torchrun`` (``RANK`` set), rank 0 alone makes a
-    run directory; the other ranks run in a temporary one that is deleted at the end.
+    made. The run uses as many threads as there are cores free when it starts
+    (:func:`dlf.runs.threads.run_threads`; the summary says how many).
+
+    A :class:`dlf.runs.Diverged` raised by the run closes the folder with ``status: diverged``,
+    the message and the weights files the recipe kept, and is raised again. On Ctrl-C or
+    SIGTERM (see :class:`SigtermAsInterrupt`) the run directory is closed with ``status:
+    interrupted``, the signal and the weights files present, and KeyboardInterrupt is raised
+    again (``dlf run`` then exits 130 for either); on an error, with ``status: failed`` and the
+    error. Under ``torchrun`` (``RANK`` set), rank 0 alone makes a run directory; the other
+    ranks run in a temporary one that is deleted at the end.
     """
     check_ranges(config)
+    try:
+        threads = run_threads()
+    except ValueError as err:  # a bad DLF_THREADS
+        raise ConfigError(str(err)) from None
     for name in recipe.datasets(config):
         dataset_files(name)
     if recipe.preflight is not None:
@@ -46,11 +54,11 @@ def run_recipe(
         with tempfile.TemporaryDirectory(prefix=f"dlf-rank{os.environ['RANK']}-") as scratch:
             run_dir = RunDir.create(scratch, recipe.name, config, quiet=True)
             return run_dir, run_dir.finish(recipe.run(config, run_dir))
-    with SigtermAsInterrupt() as sigterm:
+    with SigtermAsInterrupt() as sigterm, use_threads(threads):
         run_dir = RunDir.create(runs_dir, recipe.name, config, quiet=quiet)
         run_dir.full_figures = full_effects(recipe.name)
         try:
-            summary = recipe.run(config, run_dir)
+            summary = {**recipe.run(config, run_dir), "threads": threads}
         except KeyboardInterrupt:
             sigterm.hold()
             last = run_dir.history[-1]["step"] if run_dir.history else None
