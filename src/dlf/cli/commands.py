@@ -83,7 +83,7 @@ COMMANDS: dict[str, Command] = {
         cmd_learn,
     ),
     "bench": (
-        "time ours against a peer in the same run: dlf bench mlp|conv|bpe|gpt|numpy-gpt",
+        "time ours against a peer in the same run: dlf bench mlp|conv|bpe|gpt|numpy-gpt|load",
         add_bench,
         cmd_bench,
     ),

@@ -62,6 +62,7 @@ BENCHES = {
     "bpe": "dlf.bench.bpe:bench_bpe",
     "gpt": "dlf.bench.gpt:bench_gpt",
     "numpy-gpt": "dlf.bench.numpy_gpt:bench_numpy_gpt",
+    "load": "dlf.bench.load:bench_load",
 }
 
 
