@@ -31,6 +31,7 @@ CATALOG: dict[str, str] = {
     "bpe": "dlf.gpt.recipes.bpe",
     "gpt-shakespeare-char": "dlf.gpt.recipes.gpt_shakespeare_char",
     "gpt-shakespeare-bpe": "dlf.gpt.recipes.gpt_shakespeare_bpe",
+    "grad-accum": "dlf.gpt.recipes.grad_accum",
     "gpt-text": "dlf.gpt.recipes.gpt_text",
     "sampling": "dlf.gpt.recipes.sampling",
     "masked-lm": "dlf.gpt.recipes.masked_lm",
