@@ -78,11 +78,12 @@ def record_recipe(
     figures = {
         k: v
         for k, v in summary.items()
-        if isinstance(v, int | float) and not isinstance(v, bool) and k != "seconds"
+        if isinstance(v, int | float) and not isinstance(v, bool) and k not in ("seconds", "threads")
     }
     record = {
         "seconds": summary["seconds"],
         "status": summary["status"],
+        "threads": summary.get("threads"),
         "figures": figures,
         "effects": summary.get("effects", []),
         "machine": machine(load_before),

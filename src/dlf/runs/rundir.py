@@ -117,12 +117,14 @@ class RunDir:
 
     def _effects_html(self, page: Report) -> None:
         page.heading("What this run shows")
+        full = [self.full_figures.get(e["claim"]) for e in self.effects]
         rows = []
-        for e in self.effects:
+        for e, full_figure in zip(self.effects, full, strict=True):
             mark = '<span class="ok">✓</span>' if e["shown"] else '<span class="bad">✗</span>'
-            full = self.full_figures.get(e["claim"], "")
-            rows.append([mark, *(html.escape(t) for t in (e["claim"], e["figure"], full))])
-        page.table(["", "claim", "this run", "full setting"], rows, raw_html=True)
+            cells = [e["claim"], e["figure"]] + ([full_figure or ""] if any(full) else [])
+            rows.append([mark, *(html.escape(t) for t in cells)])
+        headers = ["", "claim", "this run"] + (["full setting"] if any(full) else [])
+        page.table(headers, rows, raw_html=True)
 
     # ----- report content -----
     def figure(self, name: str, fig: Figure, caption: str = "") -> Path:
@@ -158,7 +160,7 @@ class RunDir:
         if self.effects:
             self._effects_html(page)
         page.heading("Summary")
-        page.mapping(full)
+        page.mapping({k: v for k, v in full.items() if k != "effects"})
         page.sections += self.report.sections
         page.heading("Configuration")
         page.mapping(self.config_dict)

@@ -142,6 +142,16 @@ def report(config: GradAccumConfig, results: dict[int, dict], run_dir: RunDir) -
     first = np.asarray(results[ks[0]]["losses"])
     gaps = {k: float(np.max(np.abs(np.asarray(r["losses"]) - first))) for k, r in results.items()}
     peaks = {k: results[k]["peak_bytes"] / MIB for k in ks}
+    run_dir.text(
+        "Why accumulate",
+        f"Every k trains on the same {config.batch_size} windows per step, so the optimisation "
+        "is the same: the curves lie on top of each other, apart from float32 rounding, which "
+        "depends on the order of the sums. What changes is how many windows' activations are "
+        f"held at once: {config.batch_size} at k=1, {config.batch_size // ks[-1]} at "
+        f"k={ks[-1]}. When the batch an optimisation wants does not fit in memory, "
+        "accumulation gives that batch's gradient from micro-batches that do, paying in time "
+        "for the smaller, less efficient matrix products.",
+    )
     rows = [
         [k, config.batch_size // k, f"{peaks[k]:.1f}", f"{results[k]['step_seconds'] * 1e3:.1f}",
          f"{results[k]['losses'][-1]:.4f}", f"{gaps[k]:.1e}"]
@@ -154,19 +164,11 @@ def report(config: GradAccumConfig, results: dict[int, dict], run_dir: RunDir) -
         rows,
     )  # fmt: skip
     curves = {f"k={k}": (list(range(len(r["losses"]))), r["losses"]) for k, r in results.items()}
-    run_dir.figure("loss_curves", line_plot(curves, "step", "training loss", "The same curve"))
+    title = "Every k's curve lies on the others"
+    run_dir.figure("loss_curves", line_plot(curves, "step", "training loss", title))
     memory = {"peak memory growth": (ks, [peaks[k] for k in ks])}
-    run_dir.figure("peak_memory", line_plot(memory, "k (micro-batches per step)", "MiB", logx=True))
-    run_dir.text(
-        "Why accumulate",
-        f"Every k trains on the same {config.batch_size} windows per step, so the optimisation "
-        "is the same: the curves lie on top of each other, apart from float32 rounding, which "
-        "depends on the order of the sums. What changes is how many windows' activations are "
-        f"held at once: {config.batch_size} at k=1, {config.batch_size // ks[-1]} at "
-        f"k={ks[-1]}. When the batch an optimisation wants does not fit in memory, "
-        "accumulation gives that batch's gradient from micro-batches that do, paying in time "
-        "for the smaller, less efficient matrix products.",
-    )
+    title = "Peak memory of training"
+    run_dir.figure("peak_memory", line_plot(memory, "k (micro-batches per step)", "MiB", title))
     falling = all(peaks[a] > peaks[b] for a, b in zip(ks, ks[1:], strict=False))
     run_dir.effect(
         "peak memory falls as the batch is split into more micro-batches",
