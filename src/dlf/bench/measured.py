@@ -75,10 +75,11 @@ def record_recipe(
     name: str, setting: str, summary: dict[str, Any], load_before: float, path: Path | None = None
 ) -> dict[str, Any]:
     """Store a finished run's seconds, final figures and effects; returns the record."""
+    kept = ("seconds", "threads")  # stored beside the figures
     figures = {
         k: v
         for k, v in summary.items()
-        if isinstance(v, int | float) and not isinstance(v, bool) and k not in ("seconds", "threads")
+        if isinstance(v, int | float) and not isinstance(v, bool) and k not in kept
     }
     record = {
         "seconds": summary["seconds"],
