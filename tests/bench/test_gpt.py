@@ -22,9 +22,24 @@ def test_bench_report():
     report = bench_gpt(n_layer=1, n_head=2, n_embd=16, block_size=8, batch_size=2,
                        vocab_size=11, train_steps=2, new_tokens=12, repeats=1)  # fmt: skip
     values = {what: value for what, value, _ in report.rows}
-    assert len(values) == 6 and all(v > 0 for v in values.values())
-    fp32, bf16, step_speedup, cached, recomputed, speedup = values.values()
-    assert step_speedup == pytest.approx(fp32 / bf16)
+    assert len(values) == 7 and all(v > 0 for v in values.values())
+    fp32, plain, bf16, bf16_ratio, cached, recomputed, speedup = values.values()
+    assert bf16_ratio == pytest.approx(bf16 / plain)
     assert speedup == pytest.approx(cached / recomputed)
-    assert report.ratio == pytest.approx(1 / speedup)
+    assert report.ratio == pytest.approx(fp32 / plain)
     assert "identical tokens" in report.format()
+
+
+def test_the_plain_peer_learns_and_has_the_same_shape():
+    from dlf.bench.plain_gpt import PlainGPT, plain_step
+
+    torch.manual_seed(0)
+    config = GPTConfig(block_size=8, vocab_size=11, n_layer=2, n_head=2, n_embd=16, dropout=0.0)
+    plain = PlainGPT(11, 8, 2, 2, 16)
+    ours = sum(p.numel() for p in GPT(config).parameters())
+    theirs = sum(p.numel() for p in plain.parameters())
+    assert abs(ours - theirs) <= 11 * 16 + 11  # an untied head is the only difference allowed
+    x = torch.randint(0, 11, (4, 8))
+    optimizer = torch.optim.AdamW(plain.parameters(), lr=1e-2)
+    losses = [plain_step(plain, optimizer, x, torch.roll(x, -1, 1)) for _ in range(30)]
+    assert losses[-1] < 0.5 * losses[0]
