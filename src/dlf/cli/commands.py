@@ -20,10 +20,12 @@ from dlf.cli.run import (
 )
 from dlf.cli.tokenizer import add_tokenizer, cmd_tokenizer
 from dlf.cli.tools import (
+    BENCHES,
     add_bench,
     add_checkpoints,
     add_model,
     add_report,
+    add_summary,
     cmd_bench,
     cmd_checkpoints,
     cmd_gradcheck,
@@ -53,8 +55,8 @@ COMMANDS: dict[str, Command] = {
     "gradcheck": ("gradient-check every from-scratch layer and loss", _nothing, cmd_gradcheck),
     "report": ("show a run's summary and where its report is", add_report, cmd_report),
     "summary": (
-        "layer table of a model: output shapes, parameters, multiply-adds",
-        add_model,
+        "layer table and data-flow diagram of a model: dlf summary gpt2|resnet18|transformer-base",
+        add_summary,
         cmd_summary,
     ),
     "receptive-field": (
@@ -68,7 +70,7 @@ COMMANDS: dict[str, Command] = {
         cmd_tokenizer,
     ),
     "sample": (
-        "continue a prompt with a trained GPT: dlf sample RUN_DIR --prompt TEXT [--stop TEXT]",
+        "continue a prompt with a trained GPT: dlf sample RUN_DIR|--model DIR --prompt TEXT",
         add_sample,
         cmd_sample,
     ),
@@ -83,7 +85,7 @@ COMMANDS: dict[str, Command] = {
         cmd_learn,
     ),
     "bench": (
-        "time ours against a peer in the same run: dlf bench mlp|conv|bpe|gpt|numpy-gpt|load",
+        f"time ours against a peer in the same run: dlf bench {'|'.join(BENCHES)}",
         add_bench,
         cmd_bench,
     ),
