@@ -128,17 +128,18 @@ def test_the_tied_matrix_gets_the_sum_of_both_gradient_paths():
     twin = numpy_twin(model)
     assert np.shares_memory(twin.lm_head.params["W"], twin.wte.params["W"])
     state = twin.state_dict()
-    assert state["lm_head.weight"] is state["wte.weight"]
+    assert state["lm_head.weight"] is state["transformer.wte.weight"]
     # autograd on an untied copy: the embedding and the output layer as two matrices
-    model.lm_head.weight = torch.nn.Parameter(model.wte.weight.detach().clone())
+    wte = model.transformer.wte
+    model.lm_head.weight = torch.nn.Parameter(wte.weight.detach().clone())
     x, y = batch(shape["vocab_size"], B, T)
     model(x, y)[1].backward()
-    embedding_path, output_path = model.wte.weight.grad.numpy(), model.lm_head.weight.grad.numpy()
+    embedding_path, output_path = wte.weight.grad.numpy(), model.lm_head.weight.grad.numpy()
     twin.loss(x.numpy(), y.numpy())
     grads = twin.backward()
-    assert relative_error(grads["wte.weight"], embedding_path + output_path) <= PARITY
-    assert relative_error(grads["wte.weight"], output_path) > 1e-3  # both paths count
-    assert grads["lm_head.weight"] is grads["wte.weight"]
+    assert relative_error(grads["transformer.wte.weight"], embedding_path + output_path) <= PARITY
+    assert relative_error(grads["transformer.wte.weight"], output_path) > 1e-3  # both paths count
+    assert grads["lm_head.weight"] is grads["transformer.wte.weight"]
     AdamW(1e-2).step(twin.params, twin.grads)
     assert np.array_equal(twin.lm_head.params["W"], twin.wte.params["W"].T)
 
@@ -190,17 +191,18 @@ def planted(function, old: str, new: str):
 
 PLANTED = {  # (owner, attribute, source text -> replacement), a gradient that must break
     "LayerNorm drops -xhat mean(g xhat)": (
-        (LayerNorm, "backward", "g - mean_g - xhat * mean_gx", "g - mean_g"), "h.0.ln_1.weight"
+        (LayerNorm, "backward", "g - mean_g - xhat * mean_gx", "g - mean_g"),
+        "transformer.h.0.ln_1.weight",
     ),
     "GELU drops x phi(x)": (
-        (GELU, "backward", "dout * (s + x * pdf)", "dout * s"), "h.0.mlp.W_1.weight"
+        (GELU, "backward", "dout * (s + x * pdf)", "dout * s"), "transformer.h.0.mlp.c_fc.weight"
     ),
     "softmax drops the row sum": (
         (scratch_attention, "softmax_backward", "dp - np.sum(dp * p, axis=axis, keepdims=True)",
-         "dp"), "h.0.attn.c_attn.weight",
+         "dp"), "transformer.h.0.attn.c_attn.weight",
     ),
     "tied matrix: the output path only": (
-        (GPT, "backward", "self.wte.backward(d)", "pass"), "wte.weight"
+        (GPT, "backward", "self.wte.backward(d)", "pass"), "transformer.wte.weight"
     ),
 }  # fmt: skip
 
@@ -220,11 +222,15 @@ def test_bad_states_and_inputs_are_refused():
     shape, _ = SHAPES["2 layers, 4 heads"]
     state = {k: v.numpy() for k, v in torch_gpt(shape).state_dict().items()}
     with pytest.raises(KeyError, match="missing"):
-        GPT.from_state_dict({k: v for k, v in state.items() if k != "ln_f.bias"}, n_head=4)
+        GPT.from_state_dict(
+            {k: v for k, v in state.items() if k != "transformer.ln_f.bias"}, n_head=4
+        )
     with pytest.raises(ValueError, match="ties"):
-        GPT.from_state_dict({**state, "lm_head.weight": state["wte.weight"] + 1}, n_head=4)
+        GPT.from_state_dict(
+            {**state, "lm_head.weight": state["transformer.wte.weight"] + 1}, n_head=4
+        )
     with pytest.raises(ValueError, match="shape"):
-        GPT.from_state_dict({**state, "ln_f.bias": np.zeros(5)}, n_head=4)
+        GPT.from_state_dict({**state, "transformer.ln_f.bias": np.zeros(5)}, n_head=4)
     model = GPT.from_state_dict(state, n_head=4)
     with pytest.raises(ValueError, match="block_size"):
         model.forward(np.zeros((1, 17), dtype=np.int64))
@@ -254,4 +260,4 @@ def test_astype_keeps_the_tie():
     assert np.shares_memory(model.lm_head.params["W"], model.wte.params["W"])
     idx = np.zeros((1, 8), dtype=np.int64)
     model.loss(idx, idx)
-    assert model.backward()["wte.weight"].dtype == np.float64
+    assert model.backward()["transformer.wte.weight"].dtype == np.float64

@@ -1,14 +1,21 @@
+import importlib
+import pkgutil
+
 import numpy as np
 import pytest
 
+import dlf.scratch
 from dlf.scratch import (
+    GPT,
     Layer,
     Linear,
+    NamedLayers,
     check_layer,
     gradcheck_table,
     numerical_gradient,
     relative_error,
 )
+from dlf.scratch.gradcheck import layer_cases
 
 
 def test_numerical_gradient_of_known_function_and_restores_x():
@@ -71,6 +78,13 @@ def test_gradcheck_table_every_layer_and_loss_passes():
         "LayerNorm",
         "Embedding",
         "Flatten",
+        "Conv2d",
+        "MaxPool2d",
+        "AvgPool2d",
+        "GlobalAvgPool2d",
+        "BatchNorm2d",
+        "MultiHeadSelfAttention",
+        "CausalSelfAttention",
         "Sequential",
         "softmax_cross_entropy",
         "svm_loss",
@@ -82,3 +96,30 @@ def test_gradcheck_table_every_layer_and_loss_passes():
     assert not failed, failed
     assert all(set(r) == {"name", "max_rel_error", "passed"} for r in rows)
     assert gradcheck_table() == rows  # deterministic
+
+
+def _scratch_layer_classes() -> set[type]:
+    """Every Layer subclass defined in a module of dlf.scratch (all of them imported first)."""
+    for info in pkgutil.walk_packages(dlf.scratch.__path__, "dlf.scratch."):
+        importlib.import_module(info.name)
+    found, todo = set(), [Layer]
+    while todo:
+        for sub in todo.pop().__subclasses__():
+            todo.append(sub)
+            if sub.__module__.startswith("dlf.scratch."):
+                found.add(sub)
+    return found
+
+
+def test_every_scratch_layer_is_in_the_gradcheck_registry():
+    checked = {type(case.layer) for case in layer_cases(np.random.default_rng(0))}
+    # NamedLayers is a base class; the GPT's backward starts from its own loss (tested against
+    # PyTorch in test_gpt.py), its blocks are in the registry; PlantedBugLinear is wrong on
+    # purpose (the gradient-check checkpoint shows it caught).
+    from dlf.scratch.checkpoints import PlantedBugLinear
+
+    missing = _scratch_layer_classes() - checked - {NamedLayers, GPT, PlantedBugLinear}
+    assert not missing, f"add a LayerCase for: {sorted(c.__name__ for c in missing)}"
+    assert {"Conv2d", "MaxPool2d", "BatchNorm2d", "MultiHeadSelfAttention"} <= {
+        c.__name__ for c in checked
+    }

@@ -186,12 +186,43 @@ def test_metrics_go_to_the_run_dir_with_tags(tmp_path):
     assert run_dir.series("val_acc", where={"run": "b"})[0] == [1, 2, 3]
 
 
-def test_divergence_stops_training():
+def test_divergence_stops_training_and_keeps_the_last_good_weights():
+    from dlf.runs import Diverged
+
     x, y = spiral_data()
     model = mlp((2, 8, 3), rng=np.random.default_rng(0))
-    with np.errstate(all="ignore"):
-        history = fit(model, softmax_cross_entropy, SGD(1e30), x, y, epochs=5, batch_size=30)
+    start = state_dict(model)
+    history = fit(model, softmax_cross_entropy, SGD(1e30), x, y, epochs=5, batch_size=30)
     assert history.diverged and history.epochs_run < 5
+    assert not np.isfinite(history.diverged_loss) and history.diverged_step >= 1
+    # diverged within the first epoch: the weights it began with are put back
+    for k, w in state_dict(model).items():
+        np.testing.assert_array_equal(w, start[k])
+    with pytest.raises(Diverged, match=f"at step {history.diverged_step}; try a lower lr"):
+        history.raise_if_diverged(advice="try a lower lr")
+
+
+def test_divergence_with_early_stopping_puts_the_best_epoch_back():
+    x, y = spiral_data()
+    model = mlp((2, 8, 3), rng=np.random.default_rng(0))
+    history = fit(
+        model,
+        softmax_cross_entropy,
+        SGD(0.1),
+        x,
+        y,
+        x,
+        y,
+        epochs=3,
+        batch_size=30,
+        patience=3,
+        schedule=lambda t: 0.1 if t < 10 else 1e30,  # epoch 2 of 6 steps blows up
+    )
+    assert history.diverged and history.restored_best and history.best_epoch == 1
+    assert all(np.isfinite(w).all() for w in state_dict(model).values())
+    assert evaluate(model, x, y)[0] == pytest.approx(history.val_loss[0], rel=1e-5)
+    history.diverged = False
+    history.raise_if_diverged()  # nothing to raise
 
 
 def test_bad_arguments_are_explained():

@@ -12,6 +12,7 @@ is ``r`` itself, so one check exercises every output of the backward pass.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -131,39 +132,70 @@ def check_loss(
     return {"x": relative_error(grad, numerical_gradient(lambda v: loss_fn(v, *rest)[0], x, h))}
 
 
-def gradcheck_table(tolerance: float = TOLERANCE) -> list[dict]:
-    """Gradient-check every layer and loss of ``dlf.scratch`` (Module 1) on small random inputs.
+@dataclass
+class LayerCase:
+    """One gradient check of :func:`gradcheck_table`: a layer on an input.
 
-    One row per case: ``{"name", "max_rel_error", "passed"}``, the largest relative error over
-    the input and every parameter, passing when ``<= tolerance`` (1e-7). Deterministic (fixed
-    seeds) and fast (well under a second); ``dlf gradcheck`` prints it.
+    ``before_forward`` runs before every forward pass (to make a random layer repeat itself).
     """
+
+    name: str
+    layer: Layer
+    x: np.ndarray
+    before_forward: Callable[[], None] | None = None
+
+
+def layer_cases(rng: np.random.Generator) -> list[LayerCase]:
+    """The registry of layer checks: every from-scratch layer of ``dlf.scratch`` at least once,
+    on small random inputs drawn from ``rng`` (a test requires each Layer subclass here). The
+    GPT, whose backward starts from its own loss (``GPT.loss``, then ``GPT.backward()``), is
+    checked through its blocks here and against PyTorch in its own tests.
+
+    Inputs of the pooling layers have distinct values spaced far more than the difference step,
+    so a max never changes place under a perturbation; convolutions and attention run in
+    float64 like the rest (``check_layer`` converts them).
+    """
+    from dlf.scratch.attention import MultiHeadSelfAttention
+    from dlf.scratch.gpt import Block, CausalSelfAttention
+    from dlf.scratch.gpt.block import MLP
     from dlf.scratch.layers import (
         GELU,
+        AvgPool2d,
         BatchNorm1d,
+        BatchNorm2d,
+        Conv2d,
         Dropout,
         Embedding,
         Flatten,
+        GlobalAvgPool2d,
         LayerNorm,
         LeakyReLU,
         Linear,
+        MaxPool2d,
         ReLU,
         Sequential,
         Sigmoid,
         Tanh,
     )
-    from dlf.scratch.losses import l2_penalty, mse, softmax_cross_entropy, svm_loss
-
-    rng = np.random.default_rng(0)
 
     def randn(*shape: int) -> np.ndarray:
         return rng.standard_normal(shape)
 
+    def spread(*shape: int) -> np.ndarray:
+        """Distinct values, 0.1 apart, in random order."""
+        return 0.1 * rng.permutation(int(np.prod(shape))).reshape(shape) - 1.0
+
     def with_affine(layer: Layer) -> Layer:
         """Random gamma and beta (in place), so their gradients are checked away from 1 and 0."""
         layer.params["gamma"][...] = rng.uniform(0.5, 1.5, layer.params["gamma"].shape)
-        layer.params["beta"][...] = randn(*layer.params["beta"].shape)
+        if "beta" in layer.params:
+            layer.params["beta"][...] = randn(*layer.params["beta"].shape)
         return layer
+
+    def with_running_stats(bn: BatchNorm1d) -> BatchNorm1d:
+        bn.buffers["running_mean"][...] = randn(*bn.buffers["running_mean"].shape)
+        bn.buffers["running_var"][...] = rng.uniform(0.5, 2.0, bn.buffers["running_var"].shape)
+        return bn
 
     def fixed_dropout(p: float) -> tuple[Dropout, Callable[[], None]]:
         drop = Dropout(p)
@@ -174,9 +206,6 @@ def gradcheck_table(tolerance: float = TOLERANCE) -> list[dict]:
         return drop, reseed
 
     drop, reseed = fixed_dropout(0.3)
-    bn_eval = BatchNorm1d(4)
-    bn_eval.buffers["running_mean"][...] = randn(4)
-    bn_eval.buffers["running_var"][...] = rng.uniform(0.5, 2.0, 4)
     mlp_drop, mlp_reseed = fixed_dropout(0.2)
     mlp = Sequential(  # no bias before BatchNorm: its gradient is exactly 0 (see check_layer)
         Linear(6, 5, bias=False, rng=rng),
@@ -187,36 +216,88 @@ def gradcheck_table(tolerance: float = TOLERANCE) -> list[dict]:
         Tanh(),
         Linear(4, 3, rng=rng),
     )
-
-    layer_cases: list[tuple[str, Layer, np.ndarray, Callable[[], None] | None]] = [
-        ("Linear", Linear(5, 4, rng=rng), randn(3, 5), None),
-        ("Linear (3-D input)", Linear(4, 3, rng=rng), randn(2, 3, 4), None),
-        ("ReLU", ReLU(), randn(4, 6), None),
-        ("LeakyReLU", LeakyReLU(0.1), randn(4, 6), None),
-        ("Sigmoid", Sigmoid(), randn(4, 6), None),
-        ("Tanh", Tanh(), randn(4, 6), None),
-        ("GELU", GELU(), 2 * randn(4, 6), None),
-        ("GELU (tanh)", GELU("tanh"), 2 * randn(4, 6), None),
-        ("Dropout (train, fixed mask)", drop, randn(4, 6), reseed),
-        ("BatchNorm1d (train)", with_affine(BatchNorm1d(4)), randn(6, 4), None),
-        ("BatchNorm1d (train, N C L)", with_affine(BatchNorm1d(3)), randn(4, 3, 2), None),
-        ("BatchNorm1d (eval)", with_affine(bn_eval).eval(), randn(5, 4), None),
-        ("LayerNorm", with_affine(LayerNorm(5)), randn(3, 5), None),
-        ("Embedding", Embedding(7, 3, rng=rng), rng.integers(0, 7, (2, 5)), None),
-        ("Flatten", Flatten(), randn(2, 3, 4), None),
-        ("Sequential (MLP)", mlp, randn(8, 6), mlp_reseed),
+    cnn = Sequential(
+        Conv2d(1, 2, 3, padding=1, bias=False, rng=rng),
+        with_affine(BatchNorm2d(2)),
+        ReLU(),
+        MaxPool2d(2),
+        Flatten(),
+        Linear(2 * 2 * 2, 3, rng=rng),
+    )
+    small = {"dtype": np.float64, "rng": rng}
+    return [
+        LayerCase("Linear", Linear(5, 4, rng=rng), randn(3, 5)),
+        LayerCase("Linear (3-D input)", Linear(4, 3, rng=rng), randn(2, 3, 4)),
+        LayerCase("ReLU", ReLU(), randn(4, 6)),
+        LayerCase("LeakyReLU", LeakyReLU(0.1), randn(4, 6)),
+        LayerCase("Sigmoid", Sigmoid(), randn(4, 6)),
+        LayerCase("Tanh", Tanh(), randn(4, 6)),
+        LayerCase("GELU", GELU(), 2 * randn(4, 6)),
+        LayerCase("GELU (tanh)", GELU("tanh"), 2 * randn(4, 6)),
+        LayerCase("Dropout (train, fixed mask)", drop, randn(4, 6), reseed),
+        LayerCase("BatchNorm1d (train)", with_affine(BatchNorm1d(4)), randn(6, 4)),
+        LayerCase("BatchNorm1d (train, N C L)", with_affine(BatchNorm1d(3)), randn(4, 3, 2)),
+        LayerCase(
+            "BatchNorm1d (eval)",
+            with_running_stats(with_affine(BatchNorm1d(4))).eval(),
+            randn(5, 4),
+        ),
+        LayerCase("BatchNorm2d (train)", with_affine(BatchNorm2d(3)), randn(2, 3, 3, 2)),
+        LayerCase(
+            "BatchNorm2d (eval)",
+            with_running_stats(with_affine(BatchNorm2d(2))).eval(),
+            randn(2, 2, 3, 3),
+        ),
+        LayerCase("LayerNorm", with_affine(LayerNorm(5)), randn(3, 5)),
+        LayerCase("Embedding", Embedding(7, 3, rng=rng), rng.integers(0, 7, (2, 5))),
+        LayerCase("Flatten", Flatten(), randn(2, 3, 4)),
+        LayerCase("Conv2d (3x3, pad 1)", Conv2d(2, 3, 3, padding=1, rng=rng), randn(2, 2, 5, 5)),
+        LayerCase(
+            "Conv2d (stride 2, 2x3)", Conv2d(2, 2, (2, 3), stride=2, rng=rng), randn(1, 2, 5, 6)
+        ),
+        LayerCase("MaxPool2d (2)", MaxPool2d(2), spread(2, 2, 4, 4)),
+        LayerCase("MaxPool2d (3, stride 2)", MaxPool2d(3, stride=2), spread(1, 2, 5, 5)),
+        LayerCase("AvgPool2d (2)", AvgPool2d(2), randn(2, 2, 4, 4)),
+        LayerCase("GlobalAvgPool2d", GlobalAvgPool2d(), randn(2, 3, 3, 2)),
+        # b_k's true gradient is 0 (softmax ignores a shift shared by all keys): no biases here
+        LayerCase(
+            "MultiHeadSelfAttention",
+            MultiHeadSelfAttention(6, 2, bias=False, **small),
+            randn(2, 3, 6),
+        ),
+        LayerCase("CausalSelfAttention", CausalSelfAttention(6, 2, **small), randn(2, 3, 6)),
+        LayerCase("MLP (GPT block)", MLP(4, **small), randn(2, 3, 4)),
+        LayerCase("Block (GPT)", Block(6, 2, **small), randn(2, 3, 6)),
+        LayerCase("Sequential (MLP)", mlp, randn(8, 6), mlp_reseed),
+        LayerCase("Sequential (CNN)", cnn, spread(2, 1, 4, 4)),
     ]
+
+
+def gradcheck_table(tolerance: float = TOLERANCE) -> list[dict]:
+    """Gradient-check every layer (:func:`layer_cases`) and loss of ``dlf.scratch``.
+
+    One row per case: ``{"name", "max_rel_error", "passed"}``, the largest relative error over
+    the input and every parameter, passing when ``<= tolerance`` (1e-7). Deterministic (fixed
+    seeds); ``dlf gradcheck`` prints it.
+    """
+    from dlf.scratch.losses import l2_penalty, mse, softmax_cross_entropy, svm_loss
+
+    rng = np.random.default_rng(0)
     rows = []
-    for name, layer, x, hook in layer_cases:
-        errors = check_layer(layer, x, before_forward=hook)
-        rows.append(_row(name, errors, tolerance))
+    for case in layer_cases(rng):
+        errors = check_layer(case.layer, case.x, before_forward=case.before_forward)
+        rows.append(_row(case.name, errors, tolerance))
 
     labels = rng.integers(0, 4, 5)
     loss_cases = [
-        ("softmax_cross_entropy", softmax_cross_entropy, (3 * randn(5, 4), labels)),
-        ("svm_loss", svm_loss, (randn(5, 4), labels)),
-        ("mse", mse, (randn(3, 4), randn(3, 4))),
-        ("l2_penalty", l2_penalty, ({"W": randn(3, 4), "b": randn(4)}, 0.3)),
+        ("softmax_cross_entropy", softmax_cross_entropy, (3 * rng.standard_normal((5, 4)), labels)),
+        ("svm_loss", svm_loss, (rng.standard_normal((5, 4)), labels)),
+        ("mse", mse, (rng.standard_normal((3, 4)), rng.standard_normal((3, 4)))),
+        (
+            "l2_penalty",
+            l2_penalty,
+            ({"W": rng.standard_normal((3, 4)), "b": rng.standard_normal(4)}, 0.3),
+        ),
     ]
     for name, fn, args in loss_cases:
         rows.append(_row(name, check_loss(fn, *args), tolerance))

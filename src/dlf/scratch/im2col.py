@@ -106,7 +106,7 @@ def empty_cols(rows: int, cols: int, channels: int, dtype: np.dtype | type) -> n
 
     Row-major when the image has at least ``MIN_CHANNELS_ROW_MAJOR`` channels (a window row is a
     run of ``kw * C`` numbers); otherwise column-major, i.e. the transpose of a row-major
-    (cols, rows) array, so that the copy moves runs along the image width (5x faster for C = 1).
+    (cols, rows) array, so that the copy moves long runs along the image width, not C numbers.
     Example: ``empty_cols(676, 9, 1, np.float32).flags.f_contiguous`` -> True.
     """
     if channels >= MIN_CHANNELS_ROW_MAJOR:

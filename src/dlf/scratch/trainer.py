@@ -47,7 +47,8 @@ class History:
     validation set); ``lr`` is the learning rate of the epoch's last step. ``batch_loss`` holds
     every mini-batch's loss in order (an iteration-level curve). ``best_epoch`` has the lowest
     validation loss (None without validation); ``restored_best`` says whether the model now holds
-    that epoch's weights; ``diverged`` whether a loss became NaN or infinite (training stops).
+    that epoch's weights; ``diverged`` whether a loss became NaN or infinite (training stops),
+    ``diverged_step`` the update count and ``diverged_loss`` the loss when it did.
     """
 
     epoch: list[int] = field(default_factory=list)
@@ -63,6 +64,8 @@ class History:
     stopped_early: bool = False
     restored_best: bool = False
     diverged: bool = False
+    diverged_step: int | None = None
+    diverged_loss: float = math.nan
 
     @property
     def epochs_run(self) -> int:
@@ -71,6 +74,17 @@ class History:
     @property
     def total_seconds(self) -> float:
         return float(sum(self.seconds))
+
+    def raise_if_diverged(self, what: str = "loss", advice: str = "") -> None:
+        """Raise :class:`dlf.runs.Diverged` if training met a non-finite loss, else nothing.
+
+        Example: after a NaN loss at update 12 -> ``Diverged("the loss became nan at
+        step 12; try a lower lr")`` (``advice="try a lower lr"``).
+        """
+        if self.diverged:
+            from dlf.runs.diverged import check_finite  # dlf.runs draws plots: only when needed
+
+            check_finite(self.diverged_loss, self.diverged_step or 0, what, advice)
 
 
 class Interrupted(KeyboardInterrupt):
@@ -137,6 +151,8 @@ def evaluate(
     return float(loss_fn(out, y)[0]), accuracy(out, y)
 
 
+# A NaN or infinite loss is caught and reported once (history.diverged): no NumPy warnings.
+@np.errstate(over="ignore", invalid="ignore")
 def fit(
     model: Layer,
     loss_fn: LossFn,
@@ -177,7 +193,10 @@ def fit(
 
     Shapes: ``x_train`` (N, ...) as the model takes it, ``y_train`` (N,) labels for
     ``loss_fn(logits, y) -> (loss, dlogits)`` (or targets of any shape for ``mse``).
-    Returns a :class:`History`. A NaN or infinite loss stops training (``history.diverged``).
+    Returns a :class:`History`. A NaN or infinite loss stops training (``history.diverged``)
+    and puts back the last good weights: those of the best epoch with early stopping, else those
+    at the start of a recent epoch that began with finite weights (at most 16 updates before
+    that epoch). A recipe whose main result it was then calls ``history.raise_if_diverged()``.
     """
     if len(x_train) != len(y_train):
         raise ValueError(f"x_train has {len(x_train)} rows but y_train has {len(y_train)}")
@@ -193,7 +212,10 @@ def fit(
     label = " ".join(f"{k}={v}" for k, v in tags.items())
     history = History()
     best = None  # (epoch, its state): one assignment, so an interrupt never splits them
+    last_good = None  # a state at the start of a recent epoch that began with finite weights
     n, t = len(x_train), 0
+    # Copying the state costs about one small update: take it every 16 updates or more.
+    snapshot_every = math.ceil(16 / steps_per_epoch(n, batch_size))
     epoch_iter = range(1, epochs + 1)
     if run_dir is not None:
         epoch_iter = run_dir.progress(epoch_iter, total=epochs, desc=label or "epochs")
@@ -201,6 +223,8 @@ def fit(
     try:
         for epoch in epoch_iter:
             start = time.perf_counter()
+            if last_good is None or ((epoch - 1) % snapshot_every == 0 and _finite(model)):
+                last_good = state_dict(model)
             model.train()
             order = rng.permutation(n)
             loss_sum, correct = 0.0, 0.0
@@ -212,7 +236,8 @@ def fit(
                 logits = model.forward(xb)
                 loss, dlogits = loss_fn(logits, yb)
                 if not math.isfinite(loss):
-                    history.diverged = True
+                    history.diverged, history.diverged_step = True, t
+                    history.diverged_loss = float(loss)
                     break
                 model.backward(dlogits)
                 params, grads = model.params, model.grads
@@ -224,14 +249,20 @@ def fit(
                 history.batch_loss.append(loss)
                 loss_sum += loss * len(idx)
                 correct += accuracy(logits, yb) * len(idx)
+            val_loss, val_acc = (
+                evaluate(model, x_val, y_val, loss_fn)
+                if has_val and not history.diverged
+                else (math.nan,) * 2
+            )
+            if has_val and not history.diverged and not math.isfinite(val_loss):
+                history.diverged, history.diverged_step = True, t  # the last step broke the weights
+                history.diverged_loss = val_loss
             if history.diverged:
+                load_state_dict(model, best[1] if best is not None else last_good)
+                history.restored_best = best is not None
                 if run_dir is not None:
                     run_dir.say(f"{label} epoch {epoch}: loss is not finite; training stopped")
                 break
-
-            val_loss, val_acc = (
-                evaluate(model, x_val, y_val, loss_fn) if has_val else (math.nan,) * 2
-            )
             record = {
                 "train_loss": loss_sum / n,
                 "train_acc": correct / n,
@@ -263,7 +294,12 @@ def fit(
             history.restored_best = True
         raise Interrupted(history, best[0] if best else None) from None
 
-    if best is not None:
+    if best is not None and not history.diverged:
         load_state_dict(model, best[1])
         history.restored_best = True
     return history
+
+
+def _finite(model: Layer) -> bool:
+    """True if every parameter and buffer of ``model`` is finite (no NaN, no inf)."""
+    return all(np.isfinite(a).all() for a in (*model.params.values(), *model.buffers.values()))

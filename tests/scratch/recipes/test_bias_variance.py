@@ -57,6 +57,7 @@ def test_quick_setting(tmp_path):
     config = RECIPE.make_config(quick=True)
     run_dir, s = run_recipe(RECIPE, config, tmp_path, quiet=True)
     assert s["status"] == "completed"
+    assert s["effects"] and all(e["shown"] for e in s["effects"]), s["effects"]
     keys = ("poly_degrees", "poly_bias2", "poly_variance", "poly_error")
     deg, bias2, var, err = (np.array(s[k]) for k in keys)
     assert list(deg) == list(config.degrees)

@@ -54,6 +54,7 @@ def test_quick_setting(tmp_path):
     config = RECIPE.make_config(quick=True)
     run_dir, s = run_recipe(RECIPE, config, tmp_path, quiet=True)
     assert s["status"] == "completed"
+    assert s["effects"] and all(e["shown"] for e in s["effects"]), s["effects"]
     # small normal init: activations and gradients collapse through 10 layers, for both
     for act in ("tanh", "relu"):
         assert s[f"act_ratio_{act}_small"] < 1e-4 and s[f"grad_ratio_{act}_small"] < 1e-4
@@ -70,5 +71,5 @@ def test_quick_setting(tmp_path):
     # range test: the suggestion lies in the range and trains far above chance
     assert config.lr_min <= s["lr_suggested"] < s["lr_at_min_loss"] <= config.lr_max
     assert s["val_acc_lr_suggested"] > 0.6
-    assert s["checks_total"] == 3
+    assert s["checks_total"] == s["checks_passed"] == 3
     assert check_self_contained(run_dir.path / "report.html") == 7

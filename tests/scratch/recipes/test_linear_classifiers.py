@@ -21,6 +21,7 @@ def test_quick_setting(tmp_path):
     config = RECIPE.make_config(quick=True)
     run_dir, summary = run_recipe(RECIPE, config, tmp_path, quiet=True)
     assert summary["status"] == "completed"
+    assert summary["effects"] and all(e["shown"] for e in summary["effects"]), summary["effects"]
     # chance is 0.1; on 5,000 training images these reach 0.85-0.93
     for model in ("knn", "svm", "softmax", "perceptron"):
         assert summary[f"{model}_accuracy"] > 0.75, (model, summary[f"{model}_accuracy"])

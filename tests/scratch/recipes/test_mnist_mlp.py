@@ -16,6 +16,7 @@ def test_quick_run(tmp_path, needs_mnist):
     assert get_recipe("mnist-mlp") is RECIPE
     run_dir, summary = run_recipe(RECIPE, RECIPE.make_config(quick=True), tmp_path, quiet=True)
     assert summary["status"] == "completed"
+    assert summary["effects"] and all(e["shown"] for e in summary["effects"]), summary["effects"]
     assert summary["test_accuracy"] > 0.85  # 2 epochs on 5,000 images
     assert summary["epochs_run"] == 2 and summary["parameters"] == 535_818
     assert summary["weights_reload_identical"] is True

@@ -12,9 +12,10 @@ def test_quick_run(tmp_path, needs_mnist):
     config = RECIPE.make_config(quick=True)
     run_dir, summary = run_recipe(RECIPE, config, tmp_path, quiet=True)
     assert summary["status"] == "completed"
+    assert summary["effects"] and all(e["shown"] for e in summary["effects"]), summary["effects"]
     for key in KEYS.values():
         assert 0.6 < summary[f"{key}_test_accuracy"] <= 1.0
-        assert summary[f"{key}_gap"] > 0  # 300 training images: train accuracy above test
+        assert summary[f"{key}_gap"] > 0  # 1,000 training images: validation loss above training
     assert summary["early_stopping_epochs"] <= config.epochs
     runs = {r["run"] for r in run_dir.history}
     assert runs == set(KEYS.values())

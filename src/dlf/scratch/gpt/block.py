@@ -1,7 +1,7 @@
 """GPT's decoder block in NumPy: pre-norm residual sublayers of attention and a GELU MLP.
 
     x <- x + Attn(LN_1(x))                 dx = dy + LN_1'(Attn'(dy))   (the residual adds dy)
-    x <- x + MLP(LN_2(x))                  MLP(x) = GELU(x W_1 + b_1) W_2 + b_2,  W_1 (C, 4C)
+    x <- x + MLP(LN_2(x))                  MLP(x) = GELU(x W_fc + b_fc) W_proj + b_proj
 
 Every piece is a Module 1 layer (``LayerNorm``, ``Linear``, ``GELU``) or
 :class:`~dlf.scratch.gpt.attention.CausalSelfAttention`; a block only wires them.
@@ -17,9 +17,10 @@ from dlf.scratch.layers.named import NamedLayers
 
 
 class MLP(NamedLayers):
-    """``GELU(x W_1 + b_1) W_2 + b_2``: (..., C) -> (..., 4C) -> (..., C), exact (erf) GELU.
+    """``GELU(x W_fc + b_fc) W_proj + b_proj``: (..., C) -> (..., 4C) -> (..., C), exact (erf)
+    GELU; ``c_fc`` and ``c_proj`` hold W_fc (C, 4C) and W_proj (4C, C).
 
-    Backward: through ``W_2``, ``GELU`` and ``W_1`` in reverse (each layer's own).
+    Backward: through ``c_proj``, ``GELU`` and ``c_fc`` in reverse (each layer's own).
     """
 
     def __init__(
@@ -31,18 +32,18 @@ class MLP(NamedLayers):
         rng: np.random.Generator | None = None,
     ) -> None:
         super().__init__()
-        self.W_1 = Linear(n_embd, 4 * n_embd, bias, dtype=dtype, rng=rng)
+        self.c_fc = Linear(n_embd, 4 * n_embd, bias, dtype=dtype, rng=rng)
         self.gelu = GELU()
-        self.W_2 = Linear(4 * n_embd, n_embd, bias, dtype=dtype, rng=rng)
+        self.c_proj = Linear(4 * n_embd, n_embd, bias, dtype=dtype, rng=rng)
 
     def named_children(self) -> list[tuple[str, Layer]]:
-        return [("W_1", self.W_1), ("gelu", self.gelu), ("W_2", self.W_2)]
+        return [("c_fc", self.c_fc), ("gelu", self.gelu), ("c_proj", self.c_proj)]
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        return self.W_2.forward(self.gelu.forward(self.W_1.forward(x)))
+        return self.c_proj.forward(self.gelu.forward(self.c_fc.forward(x)))
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
-        return self.W_1.backward(self.gelu.backward(self.W_2.backward(dout)))
+        return self.c_fc.backward(self.gelu.backward(self.c_proj.backward(dout)))
 
 
 class Block(NamedLayers):

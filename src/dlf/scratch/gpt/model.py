@@ -29,7 +29,8 @@ from dlf.scratch.losses import softmax_cross_entropy
 Arrays = dict[str, np.ndarray]
 # Our layers' array names -> torch's (nn.Linear, nn.LayerNorm and nn.Embedding).
 TORCH_LEAF_NAMES = {"W": "weight", "b": "bias", "gamma": "weight", "beta": "bias"}
-RESIDUAL_PROJECTIONS = ("attn.c_proj", "mlp.W_2")
+RESIDUAL_PROJECTIONS = ("attn.c_proj", "mlp.c_proj")
+WTE = "transformer.wte.weight"  # the tied matrix's torch name
 
 
 class GPT(NamedLayers):
@@ -39,12 +40,13 @@ class GPT(NamedLayers):
     and LayerNorm layers); no dropout. ``loss(idx, targets)`` runs the forward pass and returns
     the mean cross-entropy; ``backward()`` then fills the gradients and returns them with
     torch's names and layouts (:meth:`gradients`). ``params``/``grads`` are the model's own
-    arrays with our names (``"h.0.attn.c_attn.W"``, W as (in, out)): hand them to an optimizer.
+    arrays with our names (``"transformer.h.0.attn.c_attn.W"``, W as (in, out)): hand them to
+    an optimizer.
     ``state_dict()`` / ``from_state_dict()`` / ``load_state_dict()`` speak
     ``dlf.gpt.GPT(...).state_dict()``'s keys and shapes (a Linear's ``weight`` is our ``W^T``).
 
     Initialisation (GPT-2's, as ``dlf.gpt.GPT``): Linear and Embedding weights ~ N(0, 0.02^2),
-    biases 0, LayerNorm gain 1 and shift 0; ``attn.c_proj`` and ``mlp.W_2`` ~ N(0, (0.02 /
+    biases 0, LayerNorm gain 1 and shift 0; ``attn.c_proj`` and ``mlp.c_proj`` ~ N(0, (0.02 /
     sqrt(2 L))^2). ``lm_head`` is a Linear whose ``W`` is a view ``W_te^T`` of the token
     embedding: one matrix, counted and updated once.
     """
@@ -84,7 +86,7 @@ class GPT(NamedLayers):
             for key in leaf.params
             if bias or key != "beta"
         }
-        self.torch_names["lm_head.weight"] = ("wte.W", False)
+        self.torch_names["lm_head.weight"] = ("transformer.wte.W", False)
         self._trained = {name for name, _ in self.torch_names.values()}
         self._dlogits: np.ndarray | None = None
         init_gpt2(self, rng)
@@ -93,8 +95,9 @@ class GPT(NamedLayers):
         self.lm_head.params["W"] = self.wte.params["W"].T  # a view: the tied matrix
 
     def named_children(self) -> list[tuple[str, Layer]]:
-        blocks = [(f"h.{i}", block) for i, block in enumerate(self.h)]
-        return [("wte", self.wte), ("wpe.embedding", self.wpe), *blocks, ("ln_f", self.ln_f)]
+        blocks = [(f"transformer.h.{i}", block) for i, block in enumerate(self.h)]
+        embeddings = [("transformer.wte", self.wte), ("transformer.wpe", self.wpe)]
+        return [*embeddings, *blocks, ("transformer.ln_f", self.ln_f)]
 
     @property
     def params(self) -> Arrays:
@@ -149,20 +152,23 @@ class GPT(NamedLayers):
 
     def gradients(self) -> Arrays:
         """The gradients with torch's names and shapes (views of ``grads``: the next backward
-        overwrites them); ``lm_head.weight`` is ``wte.weight``'s, the sum of both paths."""
+        overwrites them); ``lm_head.weight`` is ``transformer.wte.weight``'s, the sum of both
+        paths."""
         return _torch_layout(self.grads, self.torch_names)
 
     def state_dict(self) -> Arrays:
         """Copies of the parameters with the keys and shapes of ``dlf.gpt.GPT.state_dict()``
-        (``lm_head.weight`` and ``wte.weight`` are one array, as the two are one tensor)."""
+        (``lm_head.weight`` and ``transformer.wte.weight`` are one array, as the two are one
+        tensor)."""
         out = {}
         for torch_name, value in _torch_layout(self.params, self.torch_names).items():
-            out[torch_name] = out["wte.weight"] if torch_name == "lm_head.weight" else value.copy()
+            out[torch_name] = out[WTE] if torch_name == "lm_head.weight" else value.copy()
         return out
 
     def load_state_dict(self, arrays: Arrays) -> None:
         """Copy ``arrays`` (``dlf.gpt.GPT.state_dict()``'s keys and shapes) into the parameters,
-        IN PLACE, in the model's dtype. ``lm_head.weight``, if given, must equal ``wte.weight``."""
+        IN PLACE, in the model's dtype. ``lm_head.weight``, if given, must equal
+        ``transformer.wte.weight``."""
         missing = set(self.torch_names) - set(arrays) - {"lm_head.weight"}
         unexpected = set(arrays) - set(self.torch_names)
         if missing or unexpected:
@@ -171,9 +177,9 @@ class GPT(NamedLayers):
                 f"{sorted(unexpected)}; build it with the same n_layer and bias"
             )
         if "lm_head.weight" in arrays and not np.array_equal(
-            np.asarray(arrays["lm_head.weight"]), np.asarray(arrays["wte.weight"])
+            np.asarray(arrays["lm_head.weight"]), np.asarray(arrays[WTE])
         ):
-            raise ValueError("lm_head.weight differs from wte.weight: this GPT ties the two")
+            raise ValueError(f"lm_head.weight differs from {WTE}: this GPT ties the two")
         params = self.params
         for torch_name, (name, transposed) in self.torch_names.items():
             if torch_name == "lm_head.weight":
@@ -192,23 +198,23 @@ class GPT(NamedLayers):
     ) -> GPT:
         """The GPT holding ``arrays``, a ``dlf.gpt.GPT(config).state_dict()`` as NumPy arrays.
 
-        The shapes give vocab_size, n_embd (``wte.weight``), block_size (``wpe.embedding
-        .weight``), n_layer and bias; the head count is not in the weights: pass
+        The shapes give vocab_size, n_embd (``transformer.wte.weight``), block_size
+        (``transformer.wpe.weight``), n_layer and bias; the head count is not in the weights: pass
         ``config.n_head``. ``dtype``: the arrays' own by default.
         Example: ``GPT.from_state_dict({k: v.numpy() for k, v in torch_gpt.state_dict().items()},
         n_head=torch_gpt.config.n_head)``.
         """
-        wte = np.asarray(arrays["wte.weight"])
+        wte = np.asarray(arrays[WTE])
         n_layer = 0
-        while f"h.{n_layer}.ln_1.weight" in arrays:
+        while f"transformer.h.{n_layer}.ln_1.weight" in arrays:
             n_layer += 1
         model = cls(
             vocab_size=wte.shape[0],
-            block_size=np.shape(arrays["wpe.embedding.weight"])[0],
+            block_size=np.shape(arrays["transformer.wpe.weight"])[0],
             n_layer=n_layer,
             n_head=n_head,
             n_embd=wte.shape[1],
-            bias="ln_f.bias" in arrays,
+            bias="transformer.ln_f.bias" in arrays,
             dtype=dtype or wte.dtype,
             rng=np.random.default_rng(0),
         )

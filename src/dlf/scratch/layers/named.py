@@ -12,7 +12,7 @@ from dlf.scratch.layers.base import Arrays, Layer
 
 class NamedLayers(Layer):
     """Base class of a layer whose sub-layers have names: subclasses list them in order in
-    :meth:`named_children` (a name may hold dots, e.g. ``"wpe.embedding"``).
+    :meth:`named_children` (a name may hold dots, e.g. ``"transformer.wte"``).
 
     The flat dicts are built on each access (the arrays are not copied), walking the tree with
     a stack. Example: a block with children ``ln_1`` (LayerNorm) and ``attn`` (with ``c_attn``, a

@@ -20,12 +20,14 @@ a small ridge for stability), and one-hidden-layer MLPs of growing width trained
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 from numpy.polynomial import legendre
 
 from dlf.data import regression_1d, true_function
 from dlf.recipes import Recipe
+from dlf.recipes.config import ranged
 from dlf.runs import RunDir, line_plot, new_figure
 from dlf.scratch.losses import mse
 from dlf.scratch.mlp import mlp
@@ -35,18 +37,18 @@ from dlf.scratch.trainer import fit, predict
 
 @dataclass
 class BiasVarianceConfig:
-    n_train: int = 30  # points per training set
-    noise: float = 0.3  # sigma of the label noise
-    n_test: int = 200  # test inputs on an even grid of [0, 1]
-    resamples: int = 200  # training sets for the polynomials
-    degrees: tuple[int, ...] = tuple(range(13))
-    ridge: float = 1e-4
-    mlp_resamples: int = 30  # training sets for the MLPs (each a full training run)
-    widths: tuple[int, ...] = (1, 2, 4, 8, 16, 64, 256)
-    activation: str = "tanh"
-    epochs: int = 2000  # full-batch Adam steps per MLP
-    lr: float = 0.01
-    seed: int = 0
+    n_train: int = ranged(30, ge=2)  # points per training set
+    noise: float = ranged(0.3, gt=0)  # sigma of the label noise
+    n_test: int = ranged(200, ge=2)  # test inputs on an even grid of [0, 1]
+    resamples: int = ranged(200, ge=2)  # training sets for the polynomials
+    degrees: tuple[int, ...] = ranged(tuple(range(13)), ge=0)  # polynomial degrees to fit
+    ridge: float = ranged(1e-4, ge=0)  # of the least-squares fits
+    mlp_resamples: int = ranged(30, ge=2)  # training sets for the MLPs (each a training run)
+    widths: tuple[int, ...] = ranged((1, 2, 4, 8, 16, 64, 256), ge=1)  # hidden widths
+    activation: Literal["relu", "leaky_relu", "tanh", "sigmoid", "gelu"] = "tanh"
+    epochs: int = ranged(2000, ge=1)  # full-batch Adam steps per MLP
+    lr: float = ranged(0.01, gt=0)
+    seed: int = ranged(0, ge=0)
 
 
 def bias_variance_decomposition(
@@ -94,17 +96,27 @@ def fit_polynomials(x: np.ndarray, y: np.ndarray, x_test: np.ndarray, degree: in
 def _curves(run_dir, name, rows, xlabel, title, logx=False):
     caps = [r["capacity"] for r in rows]
     fig = line_plot(
-        {"test error": (caps, [r["error"] for r in rows]),
-         "bias^2 + variance + noise": (caps, [r["predicted"] for r in rows]),
-         "bias^2": (caps, [r["bias2"] for r in rows]),
-         "variance": (caps, [r["variance"] for r in rows]),
-         "noise sigma^2": (caps, [r["noise"] for r in rows])},
-        xlabel, "squared error", title, logy=True, logx=logx,
-    )  # fmt: skip
+        {
+            "test error": (caps, [r["error"] for r in rows]),
+            "bias^2 + variance + noise": (caps, [r["predicted"] for r in rows]),
+            "bias^2": (caps, [r["bias2"] for r in rows]),
+            "variance": (caps, [r["variance"] for r in rows]),
+            "noise sigma^2": (caps, [r["noise"] for r in rows]),
+        },
+        xlabel,
+        "squared error",
+        title,
+        logy=True,
+        logx=logx,
+    )
     best = min(rows, key=lambda r: r["error"])
     fig.axes[0].axvline(best["capacity"], color="gray", linestyle=":")
-    run_dir.figure(name, fig, caption=f"{title}; the dotted line marks the lowest test error "
-                   f"({xlabel} {best['capacity']}).")  # fmt: skip
+    run_dir.figure(
+        name,
+        fig,
+        caption=f"{title}; the dotted line marks the lowest test error "
+        f"({xlabel} {best['capacity']}).",
+    )
 
 
 def _fits_figure(run_dir, name, x_test, f, preds_by_cap, title):
@@ -124,15 +136,64 @@ def _fits_figure(run_dir, name, x_test, f, preds_by_cap, title):
 
 def _table_rows(rows):
     return [
-        [r["capacity"], f"{r['bias2']:.4g}", f"{r['variance']:.4g}", f"{r['noise']:.4g}",
-         f"{r['predicted']:.4g}", f"{r['error']:.4g}", f"{r['error'] - r['predicted']:+.2g}",
-         f"{r['stderr']:.2g}", abs(r["error"] - r["predicted"]) <= 4 * r["stderr"]]
+        [
+            r["capacity"],
+            f"{r['bias2']:.4g}",
+            f"{r['variance']:.4g}",
+            f"{r['noise']:.4g}",
+            f"{r['predicted']:.4g}",
+            f"{r['error']:.4g}",
+            f"{r['error'] - r['predicted']:+.2g}",
+            f"{r['stderr']:.2g}",
+            abs(r["error"] - r["predicted"]) <= 4 * r["stderr"],
+        ]
         for r in rows
-    ]  # fmt: skip
+    ]
 
 
-HEADERS = ["capacity", "bias^2", "variance", "noise", "bias^2+var+noise", "test error",
-           "difference", "std. error", "within 4 s.e."]  # fmt: skip
+HEADERS = [
+    "capacity",
+    "bias^2",
+    "variance",
+    "noise",
+    "bias^2+var+noise",
+    "test error",
+    "difference",
+    "std. error",
+    "within 4 s.e.",
+]
+
+
+def show_effects(run_dir: RunDir, poly_rows: list, mlp_rows: list, worst: float) -> None:
+    """The claims of the recipe, checked on its rows (one dict per capacity, in order)."""
+    err = [r["error"] for r in poly_rows]
+    best = int(np.argmin(err))
+    run_dir.effect(
+        "the polynomials' test error traces a U: lowest at a middle degree",
+        0 < best < len(err) - 1,
+        f"test error {err[0]:.3f} at degree {poly_rows[0]['capacity']}, {err[best]:.3f} at "
+        f"degree {poly_rows[best]['capacity']}, {err[-1]:.3f} at degree "
+        f"{poly_rows[-1]['capacity']}",
+    )
+    first, last = poly_rows[0], poly_rows[-1]
+    low = min(r["bias2"] for r in poly_rows[1:])  # at the top the estimate carries variance / R
+    run_dir.effect(
+        "as the degree grows, bias^2 falls and the variance grows",
+        first["bias2"] > 5 * low and last["variance"] > 5 * first["variance"],
+        f"bias^2 {first['bias2']:.3g} at degree {first['capacity']}, down to {low:.3g}; variance "
+        f"{first['variance']:.3g} -> {last['variance']:.3g}",
+    )
+    run_dir.effect(
+        "wider MLPs have a lower bias^2",
+        mlp_rows[0]["bias2"] > 5 * mlp_rows[-1]["bias2"],
+        f"bias^2 {mlp_rows[0]['bias2']:.3g} at width {mlp_rows[0]['capacity']}, "
+        f"{mlp_rows[-1]['bias2']:.3g} at width {mlp_rows[-1]['capacity']}",
+    )
+    run_dir.effect(
+        "the measured test error is bias^2 + variance + noise, up to Monte-Carlo error",
+        worst < 4,
+        f"every row within {worst:.1f} standard errors",
+    )
 
 
 def run(config: BiasVarianceConfig, run_dir: RunDir) -> dict:
@@ -141,8 +202,10 @@ def run(config: BiasVarianceConfig, run_dir: RunDir) -> dict:
     f = true_function(x_test)
     noise_var = config.noise**2
     base = 1000 * (config.seed + 1)  # training set r is regression_1d(seed=base + r)
-    sets = [regression_1d(config.n_train, config.noise, seed=base + r)
-            for r in range(max(config.resamples, config.mlp_resamples))]  # fmt: skip
+    sets = [
+        regression_1d(config.n_train, config.noise, seed=base + r)
+        for r in range(max(config.resamples, config.mlp_resamples))
+    ]
     X = np.stack([s[0] for s in sets])
     Y = np.stack([s[1] for s in sets])
 
@@ -159,8 +222,13 @@ def run(config: BiasVarianceConfig, run_dir: RunDir) -> dict:
         run_dir.log(d, family="polynomial", **row)
         if d in shown:
             poly_fits[f"degree {d}"] = preds
-    _curves(run_dir, "poly_u_curve", poly_rows, "polynomial degree",
-            f"Polynomials: {R} training sets of {config.n_train} points")  # fmt: skip
+    _curves(
+        run_dir,
+        "poly_u_curve",
+        poly_rows,
+        "polynomial degree",
+        f"Polynomials: {R} training sets of {config.n_train} points",
+    )
     _fits_figure(run_dir, "poly_fits", x_test, f, poly_fits, "Polynomial fits")
     run_dir.table("Polynomials: the decomposition, checked", HEADERS, _table_rows(poly_rows))
 
@@ -172,31 +240,55 @@ def run(config: BiasVarianceConfig, run_dir: RunDir) -> dict:
         run_dir.say(f"MLP width {w}: {R} training runs of {config.epochs} full-batch Adam steps")
         preds, train_losses = np.empty((R, config.n_test)), []
         for r in range(R):
-            model = mlp((1, w, 1), config.activation, init="xavier", dtype=np.float64,
-                        rng=np.random.default_rng(base + r))  # fmt: skip
-            h = fit(model, mse, Adam(config.lr), t_in[r], Y[r, :, None], epochs=config.epochs,
-                    batch_size=config.n_train, rng=np.random.default_rng(base + r))  # fmt: skip
+            model = mlp(
+                (1, w, 1),
+                config.activation,
+                init="xavier",
+                dtype=np.float64,
+                rng=np.random.default_rng(base + r),
+            )
+            h = fit(
+                model,
+                mse,
+                Adam(config.lr),
+                t_in[r],
+                Y[r, :, None],
+                epochs=config.epochs,
+                batch_size=config.n_train,
+                rng=np.random.default_rng(base + r),
+            )
+            h.raise_if_diverged(advice="try a lower lr")
             train_losses.append(h.train_loss[-1])
             preds[r] = predict(model, t_test)[:, 0]
         y_test = f + config.noise * rng.standard_normal(preds.shape)
-        row = {"capacity": w, **bias_variance_decomposition(preds, f, y_test, noise_var),
-               "train_loss": float(np.mean(train_losses))}  # fmt: skip
+        row = {
+            "capacity": w,
+            **bias_variance_decomposition(preds, f, y_test, noise_var),
+            "train_loss": float(np.mean(train_losses)),
+        }
         mlp_rows.append(row)
         run_dir.log(w, family="mlp", **row)
         mlp_fits[f"width {w}"] = preds
     if len(mlp_fits) > 4:
         keep = [0, len(mlp_fits) // 3, 2 * len(mlp_fits) // 3, len(mlp_fits) - 1]
         mlp_fits = {k: v for i, (k, v) in enumerate(mlp_fits.items()) if i in keep}
-    _curves(run_dir, "mlp_u_curve", mlp_rows, "hidden width",
-            f"MLPs 1-w-1 ({config.activation}): {R} training sets of {config.n_train} points",
-            logx=True)  # fmt: skip
+    _curves(
+        run_dir,
+        "mlp_u_curve",
+        mlp_rows,
+        "hidden width",
+        f"MLPs 1-w-1 ({config.activation}): {R} training sets of {config.n_train} points",
+        logx=True,
+    )
     _fits_figure(run_dir, "mlp_fits", x_test, f, mlp_fits, "MLP fits")
     run_dir.table(
         "MLPs: the decomposition, checked",
         [*HEADERS, "mean train loss"],
-        [[*row, f"{r['train_loss']:.4g}"] for row, r in zip(_table_rows(mlp_rows), mlp_rows,
-                                                            strict=True)],
-    )  # fmt: skip
+        [
+            [*row, f"{r['train_loss']:.4g}"]
+            for row, r in zip(_table_rows(mlp_rows), mlp_rows, strict=True)
+        ],
+    )
 
     all_rows = poly_rows + mlp_rows
     worst = max(abs(r["error"] - r["predicted"]) / r["stderr"] for r in all_rows)
@@ -217,6 +309,7 @@ def run(config: BiasVarianceConfig, run_dir: RunDir) -> dict:
         f"of Monte-Carlo noise (R training sets), which is why it creeps up again at the highest "
         f"degrees, where the variance is large.",
     )
+    show_effects(run_dir, poly_rows, mlp_rows, worst)
     summary = {
         "poly_degrees": [r["capacity"] for r in poly_rows],
         "poly_bias2": [r["bias2"] for r in poly_rows],
@@ -252,5 +345,4 @@ RECIPE = Recipe(
         "lr": 0.03,
     },
     datasets=lambda c: (),
-    durations={"quick": 0.8, "full": 89.7},  # measured at load average ~12 on 2 cores
 )

@@ -16,65 +16,139 @@ training neural networks"):
 3. Checks before any long run, each printing a verdict:
    - the loss at initialisation is about ln(classes) (a uniform guess over C classes);
    - a tiny batch can be over-fitted to near-zero loss (the model and its backward can learn);
-   - one update changes each weight matrix by about 1e-3 of its norm (||dW|| / ||W||).
+   - one update changes each hidden weight matrix by about 1e-3 of its norm (||dW|| / ||W||);
+     the output layer, started ``last_layer_scale`` times smaller on purpose, is shown apart.
 
-All training goes through :func:`dlf.scratch.trainer.fit`.
+All training goes through :func:`dlf.scratch.trainer.fit`. This module computes;
+:mod:`dlf.scratch.recipes.init_and_lr_report` draws the figures and writes the report.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Literal
 
 import numpy as np
 
-from dlf.recipes import Recipe
-from dlf.runs import RunDir, line_plot, new_figure
+from dlf.recipes import ConfigError, Recipe
+from dlf.recipes.config import ranged
+from dlf.runs import RunDir
 from dlf.scratch.init import small_normal
 from dlf.scratch.layers import Linear, Sequential
 from dlf.scratch.losses import softmax_cross_entropy
 from dlf.scratch.mlp import ACTIVATIONS, mlp
 from dlf.scratch.optim import Adam, Momentum
+from dlf.scratch.recipes import init_and_lr_report as report
 from dlf.scratch.recipes.mnist_data import mnist_splits
-from dlf.scratch.trainer import evaluate, fit
+from dlf.scratch.trainer import History, evaluate, fit
 
-INIT_LABELS = {
-    "small": "small normal N(0, 0.01^2)",
-    "xavier": "Xavier N(0, 2/(in+out))",
-    "he": "He N(0, 2/in)",
-    "large": "large normal N(0, 1)",
-}
+Activation = Literal["relu", "leaky_relu", "tanh", "sigmoid", "gelu"]
+Init = Literal["small", "xavier", "he", "large"]
 
 
 @dataclass
 class InitAndLRConfig:
     # part 1: activation and gradient statistics of a deep net
-    hidden_layers: int = 10
-    width: int = 256
-    activations: tuple[str, ...] = ("tanh", "relu")
-    inits: tuple[str, ...] = ("small", "xavier", "he", "large")  # "large" = N(0, large_std^2)
-    large_std: float = 1.0
-    hist_batch: int = 1000
+    hidden_layers: int = ranged(10, ge=1)  # depth of the net whose statistics are shown
+    width: int = ranged(256, ge=1)  # units per hidden layer
+    activations: tuple[Activation, ...] = ("tanh", "relu")  # one row of figures each
+    inits: tuple[Init, ...] = ("small", "xavier", "he", "large")  # "large" = N(0, large_std^2)
+    large_std: float = ranged(1.0, gt=0)  # std of the "large" init
+    hist_batch: int = ranged(1000, ge=1)  # images for the statistics
     # part 2: learning-rate range test on an MLP
-    sizes: tuple[int, ...] = (784, 256, 128, 10)
-    lr_min: float = 1e-4
-    lr_max: float = 10.0
-    range_steps: int = 300
-    batch_size: int = 128
-    momentum: float = 0.9
-    last_layer_scale: float = 0.1  # the output layer's He weights times this (see classifier)
-    verify_epochs: int = 1
-    train_subset: int = 0  # 0 = all 54,000 training images for the verification runs
-    val_subset: int = 0  # 0 = all 6,000 validation images
+    sizes: tuple[int, ...] = ranged((784, 256, 128, 10), ge=1)  # from 784 pixels to 10 classes
+    lr_min: float = ranged(1e-4, gt=0)  # the range test's first learning rate
+    lr_max: float = ranged(10.0, gt=0)  # and its last
+    range_steps: int = ranged(300, ge=2)  # steps of the range test
+    batch_size: int = ranged(128, ge=1)
+    momentum: float = ranged(0.9, ge=0, lt=1)
+    last_layer_scale: float = ranged(0.1, gt=0)  # the output layer's He weights times this
+    verify_epochs: int = ranged(1, ge=1)  # epochs of each short run at a chosen rate
+    train_subset: int = ranged(0, ge=0)  # 0 = all 54,000 training images for the short runs
+    val_subset: int = ranged(0, ge=0)  # 0 = all 6,000 validation images
     # part 3: checks
-    init_loss_tolerance: float = 0.1  # |L0 - ln C| <= tolerance * ln C
-    overfit_samples: int = 20
-    overfit_epochs: int = 200
-    overfit_lr: float = 1e-3
-    overfit_target: float = 0.01
-    ratio_low: float = 1e-4  # the 1e-3 rule of thumb, with a factor of 10 either way
-    ratio_high: float = 1e-2
-    seed: int = 0
+    init_loss_tolerance: float = ranged(0.1, gt=0)  # |L0 - ln C| <= tolerance * ln C
+    overfit_samples: int = ranged(20, ge=1)  # images of the tiny batch
+    overfit_epochs: int = ranged(200, ge=1)  # full-batch Adam steps on it
+    overfit_lr: float = ranged(1e-3, gt=0)
+    overfit_target: float = ranged(0.01, gt=0)  # the loss it must end below
+    ratio_low: float = ranged(1e-4, gt=0)  # the 1e-3 rule of thumb, a factor of 10 either way
+    ratio_high: float = ranged(1e-2, gt=0)
+    seed: int = ranged(0, ge=0)
+
+
+def preflight(config: InitAndLRConfig) -> None:
+    """Bounds in order (``lr_min < lr_max``, ``ratio_low < ratio_high``), MNIST's sizes."""
+    if not config.lr_min < config.lr_max:
+        raise ConfigError(f"lr_min must be below lr_max, got {config.lr_min} and {config.lr_max}")
+    if not config.ratio_low < config.ratio_high:
+        raise ConfigError(
+            f"ratio_low must be below ratio_high, got {config.ratio_low} and {config.ratio_high}"
+        )
+    if len(config.sizes) < 3 or config.sizes[0] != 784 or config.sizes[-1] != 10:
+        raise ConfigError(
+            f"sizes must run from 784 (pixels) through a hidden layer to 10 (classes), got "
+            f"{config.sizes}"
+        )
+
+
+@dataclass
+class InitStats:
+    """Part 1 for one (activation, init): per-layer outputs and gradients, their stds, the loss.
+
+    ``acts[l]`` and ``grads[l]`` are (N, width) arrays, input side first; ``last_layer`` says
+    how the deepest layer looks (saturated tanh units, or inactive ReLUs).
+    """
+
+    activation: str
+    init: str
+    acts: list[np.ndarray]
+    grads: list[np.ndarray]
+    loss: float
+    last_layer: str
+    act_std: list[float] = field(init=False)
+    grad_std: list[float] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.act_std = [float(a.std()) for a in self.acts]
+        self.grad_std = [float(g.std()) for g in self.grads]
+
+    @property
+    def layers(self) -> list[int]:
+        return list(range(1, len(self.acts) + 1))
+
+
+@dataclass
+class RangeTest:
+    """Part 2: the learning rate and loss of every step, smoothed, and the rates read off."""
+
+    lrs: np.ndarray
+    losses: list[float]
+    smoothed: np.ndarray
+    pick: dict[str, float]
+    diverged: bool
+
+
+@dataclass
+class LRRun:
+    """A short run at one learning rate: its history, validation accuracy, smoothed batch
+    losses, and ``||dW|| / ||W||`` of one more step for each weight matrix (NaN if diverged)."""
+
+    lr: float
+    history: History
+    val_acc: float
+    smoothed: np.ndarray
+    ratios: dict[str, float]
+
+
+@dataclass
+class Check:
+    """One debugging check: its name, what was measured, and whether it passed."""
+
+    name: str
+    measured: str
+    ok: bool
 
 
 @dataclass(frozen=True)
@@ -191,48 +265,174 @@ def layer_statistics(
     return acts, grads[::-1], loss
 
 
-def scale_verdict(first: float, last: float, what: str) -> str:
-    """``collapses`` / ``explodes`` / ``keeps its scale``: the ratio ``last / first`` of a std.
+def init_statistics(config: InitAndLRConfig, x: np.ndarray, y: np.ndarray) -> list[InitStats]:
+    """Part 1: :func:`layer_statistics` of :func:`deep_net` for every activation and init."""
+    stats = []
+    for activation in config.activations:
+        for init in config.inits:
+            model = deep_net(config, activation, init, np.random.default_rng(config.seed))
+            acts, grads, loss = layer_statistics(model, x, y)
+            if activation == "tanh":
+                last = f"{np.mean(np.abs(acts[-1]) > 0.99):.0%} saturated (|h|>0.99)"
+            else:
+                last = f"{np.mean(acts[-1] <= 0):.0%} zero (inactive)"
+            stats.append(InitStats(activation, init, acts, grads, loss, last))
+    return stats
 
-    Example: ``scale_verdict(1.0, 1e-6, "activations")`` -> ``"activations collapse (x1e-06)"``.
+
+def range_test(config: InitAndLRConfig, x: np.ndarray, y: np.ndarray, rng) -> RangeTest:
+    """Part 2: one pass of SGD with momentum at an exponentially growing rate; the rates."""
+    n = config.range_steps * config.batch_size
+    pick = rng.choice(len(x), size=n, replace=n > len(x))
+    schedule = ExponentialRange(config.lr_min, config.lr_max, config.range_steps)
+    hist = fit(
+        classifier(config),
+        softmax_cross_entropy,
+        Momentum(config.lr_min, config.momentum),
+        x[pick],
+        y[pick],
+        epochs=1,
+        batch_size=config.batch_size,
+        schedule=schedule,
+        rng=np.random.default_rng(config.seed),
+    )
+    lrs = np.array([schedule(t) for t in range(len(hist.batch_loss))])
+    smoothed = smooth(hist.batch_loss)
+    return RangeTest(lrs, hist.batch_loss, smoothed, suggest_lr(lrs, smoothed), hist.diverged)
+
+
+def lr_runs(
+    config: InitAndLRConfig, data: tuple, probe: np.ndarray, suggested: float, run_dir: RunDir
+) -> dict[str, LRRun]:
+    """Short runs at suggested / 10, suggested and 10 x suggested; after each, one more step
+    (momentum state kept) on the ``probe`` rows measures ``||dW|| / ||W||`` per weight matrix.
+
+    ``data`` is ``(x_train, y_train, x_val, y_val)``. The 10 x run may diverge: that is the point.
     """
-    ratio = last / first if first > 0 else math.inf
-    if ratio < 0.1:
-        return f"{what} collapse (x{ratio:.0e})"
-    if ratio > 10:
-        return f"{what} explode (x{ratio:.0e})"
-    return f"{what} keep their scale (x{ratio:.2g})"
+    x_tr, y_tr, x_va, y_va = data
+    runs = {}
+    for label, lr in (
+        ("suggested / 10", suggested / 10),
+        ("suggested", suggested),
+        ("10 x suggested", suggested * 10),
+    ):
+        run_dir.say(f"lr {lr:.3g} ({label}): {config.verify_epochs} epoch(s)")
+        model, opt = classifier(config), Momentum(lr, config.momentum)
+        h = fit(
+            model,
+            softmax_cross_entropy,
+            opt,
+            x_tr,
+            y_tr,
+            x_va,
+            y_va,
+            epochs=config.verify_epochs,
+            batch_size=config.batch_size,
+            rng=np.random.default_rng(config.seed),
+            run_dir=run_dir,
+            tags={"lr_run": label},
+        )
+        before = {k: p.copy() for k, p in model.params.items() if p.ndim == 2}
+        if not h.diverged:
+            fit(
+                model,
+                softmax_cross_entropy,
+                opt,
+                x_tr[probe],
+                y_tr[probe],
+                epochs=1,
+                batch_size=config.batch_size,
+            )
+        ratios = {
+            k: math.nan if h.diverged else update_ratio(before[k], model.params[k]) for k in before
+        }
+        val_acc = h.val_acc[-1] if h.val_acc else math.nan
+        runs[label] = LRRun(lr, h, val_acc, smooth(h.batch_loss, 0.9), ratios)
+    return runs
 
 
-def _histograms(run_dir, name, title, rows, labels):
-    """Per-layer histograms as ridgelines: one panel per (row, init), layer 1 at the bottom.
+def overfit_tiny_batch(config: InitAndLRConfig, x: np.ndarray, y: np.ndarray, n_classes: int):
+    """Train :func:`classifier` on ``overfit_samples`` images (as many of each class as can be)
+    with Adam; returns ``(history, final loss, final accuracy, images)``."""
+    per_class = -(-config.overfit_samples // n_classes)
+    few = np.concatenate([np.nonzero(y == c)[0][:per_class] for c in range(n_classes)])[
+        : config.overfit_samples
+    ]
+    tiny = classifier(config)
+    h = fit(
+        tiny,
+        softmax_cross_entropy,
+        Adam(config.overfit_lr),
+        x[few],
+        y[few],
+        epochs=config.overfit_epochs,
+        batch_size=len(few),
+        rng=np.random.default_rng(config.seed),
+    )
+    h.raise_if_diverged("loss of the tiny-batch check", advice="try a lower overfit_lr")
+    loss, acc = evaluate(tiny, x[few], y[few])
+    return h, loss, acc, len(few)
 
-    ``rows`` maps a row title ("activations h_l") to ``{init: [array per layer]}``. Each panel
-    shares one x-range over its layers, so a collapsing signal shows as a spike at 0 growing
-    thinner layer by layer. Exact zeros (ReLU's inactive units) are left out, or their spike
-    would flatten the rest. One filled outline per layer keeps the drawing fast.
-    """
-    inits = list(next(iter(rows.values())))
-    fig, axes = new_figure(len(inits), len(rows), size=(2.6, 3.2))
-    for r, (row_title, per_init) in enumerate(rows.items()):
-        for c, init in enumerate(inits):
-            ax, values = axes[r, c], per_init[init]
-            lim = max(float(np.abs(v).max()) for v in values) or 1.0
-            for layer, v in enumerate(values, start=1):
-                counts, edges = np.histogram(v[v != 0], bins=60, range=(-lim, lim))
-                height = 0.9 * counts / max(counts.max(), 1)
-                ax.stairs(height + layer, edges, baseline=layer, fill=True, alpha=0.8)
-            ax.set_yticks(range(1, len(values) + 1), [f"L{i}" for i in range(1, len(values) + 1)])
-            ax.tick_params(labelsize=6)
-            ax.locator_params(axis="x", nbins=3)
-            ax.ticklabel_format(axis="x", style="sci", scilimits=(-2, 3))
-            ax.set_title(f"{row_title}\n{labels[init]}", fontsize=7)
-            ax.set_xlim(-lim, lim)
-    fig.suptitle(title, fontsize=9)
-    fig.tight_layout()
-    run_dir.figure(name, fig, caption=title + ": each panel on one shared x-range, exact "
-                   "zeros (inactive ReLUs) left out; the std of every layer is in the table and "
-                   "the std plot.")  # fmt: skip
+
+def check_loss_at_init(config: InitAndLRConfig, x: np.ndarray, y: np.ndarray, summary) -> Check:
+    """The loss of the untrained :func:`classifier` on ``(x, y)`` is about ln(classes)."""
+    n_classes = config.sizes[-1]
+    ln_c = math.log(n_classes)
+    loss0, _ = evaluate(classifier(config), x, y)
+    loss0_he, _ = evaluate(classifier(config, last_layer_scale=1.0), x, y)
+    ok = abs(loss0 - ln_c) <= config.init_loss_tolerance * ln_c
+    summary |= {
+        "loss_at_init": loss0,
+        "loss_at_init_unscaled": loss0_he,
+        "ln_classes": ln_c,
+        "check_loss_at_init": ok,
+    }
+    return Check(
+        "the loss at initialisation is ln(classes), a uniform guess",
+        f"{loss0:.4f} vs ln {n_classes} = {ln_c:.4f} (within {config.init_loss_tolerance:.0%}?); "
+        f"with the last layer not scaled down (He throughout): {loss0_he:.4f}",
+        ok,
+    )
+
+
+def check_overfit(
+    config: InitAndLRConfig, x: np.ndarray, y: np.ndarray, summary: dict, run_dir: RunDir
+) -> Check:
+    """A tiny batch can be over-fitted to a loss below ``overfit_target``."""
+    h, loss, acc, n_few = overfit_tiny_batch(config, x, y, config.sizes[-1])
+    ok = loss < config.overfit_target
+    summary |= {"overfit_loss": loss, "overfit_accuracy": acc, "check_overfit": ok}
+    for t, batch_loss in enumerate(h.batch_loss):
+        run_dir.log(t, overfit_loss=batch_loss)
+    report.report_overfit(run_dir, h.batch_loss, n_few)
+    return Check(
+        f"a tiny batch ({n_few} images) can be over-fitted to a loss near 0",
+        f"loss {loss:.2e} after {config.overfit_epochs} Adam steps (target < "
+        f"{config.overfit_target:g}), accuracy {acc:.0%}",
+        ok,
+    )
+
+
+def check_update_ratio(config: InitAndLRConfig, at: LRRun, summary: dict) -> Check:
+    """Each hidden weight matrix's ``||dW|| / ||W||`` in ``[ratio_low, ratio_high]`` after the
+    run ``at``. The output layer is shown apart: scaled down at init, its ||W|| starts small."""
+    output = list(at.ratios)[-1]
+    hidden = {k: r for k, r in at.ratios.items() if k != output}
+    ok = all(config.ratio_low <= r <= config.ratio_high for r in hidden.values())
+    summary |= {
+        "update_ratio_min": min(hidden.values()),
+        "update_ratio_max": max(hidden.values()),
+        "update_ratio_output": at.ratios[output],
+        "check_update_ratio": ok,
+    }
+    measured = ", ".join(f"{k} {r:.1e}" for k, r in hidden.items())
+    return Check(
+        "one update moves each hidden weight matrix by about 1e-3 of its norm",
+        f"{measured} (all in [{config.ratio_low:g}, {config.ratio_high:g}]?) at lr {at.lr:.3g} "
+        f"after {config.verify_epochs} epoch(s); the output layer {output}, started "
+        f"{config.last_layer_scale:g}x smaller: {at.ratios[output]:.1e}",
+        ok,
+    )
 
 
 def run(config: InitAndLRConfig, run_dir: RunDir) -> dict:
@@ -241,219 +441,54 @@ def run(config: InitAndLRConfig, run_dir: RunDir) -> dict:
     mean, std = float(data.x_train.mean()), float(data.x_train.std())
     x_tr, y_tr = (data.x_train - mean) / std, data.y_train  # standardised pixels
     x_va, y_va = (data.x_val - mean) / std, data.y_val
-    n_classes = 10
     summary: dict = {}
 
     # ---- 1. activations and gradients under each initialisation ----
     xb, yb = x_tr[: config.hist_batch], y_tr[: config.hist_batch]
-    rows, verdicts = [], []
-    for activation in config.activations:
-        acts_by_init, grads_by_init, std_series, grad_series = {}, {}, {}, {}
-        for init in config.inits:
-            model = deep_net(config, activation, init, np.random.default_rng(config.seed))
-            acts, grads, loss = layer_statistics(model, xb, yb)
-            acts_by_init[init], grads_by_init[init] = acts, grads
-            a_std = [float(a.std()) for a in acts]
-            g_std = [float(g.std()) for g in grads]
-            layers = list(range(1, len(acts) + 1))
-            std_series[f"{activation}, {init}"] = (layers, a_std)
-            grad_series[f"{activation}, {init}"] = (layers, g_std)
-            if activation == "tanh":
-                special = f"{np.mean(np.abs(acts[-1]) > 0.99):.0%} saturated (|h|>0.99)"
-            else:
-                special = f"{np.mean(acts[-1] <= 0):.0%} zero (inactive)"
-            a_verdict = scale_verdict(a_std[0], a_std[-1], "activations")
-            g_verdict = scale_verdict(g_std[-1], g_std[0], "gradients")  # backward: last -> first
-            rows.append([activation, INIT_LABELS.get(init, init), f"{a_std[0]:.2e}",
-                         f"{a_std[-1]:.2e}", special, f"{g_std[-1]:.2e}", f"{g_std[0]:.2e}",
-                         f"{loss:.3g}", f"{a_verdict}; {g_verdict}"])  # fmt: skip
-            verdicts.append(f"{activation:4s} {init:6s}: {a_verdict}; {g_verdict}")
-            summary[f"act_ratio_{activation}_{init}"] = a_std[-1] / a_std[0]
-            summary[f"grad_ratio_{activation}_{init}"] = g_std[0] / g_std[-1]
-            run_dir.log(0, activation=activation, init=init, act_std=a_std, grad_std=g_std)
-        labels = {i: INIT_LABELS.get(i, i) for i in config.inits}
-        _histograms(run_dir, f"histograms_{activation}",
-                    f"{activation}: {config.hidden_layers} layers under each initialisation",
-                    {"activations h_l": acts_by_init, "gradients dL/dh_l": grads_by_init},
-                    labels)  # fmt: skip
-        fig = line_plot({**{f"h_l, {k}": v for k, v in std_series.items()},
-                         **{f"dL/dh_l, {k}": v for k, v in grad_series.items()}},
-                        "layer", "std", f"{activation}: std of h_l (solid) and dL/dh_l (dashed)",
-                        logy=True)  # fmt: skip
-        lines = fig.axes[0].lines
-        for solid, dashed in zip(lines[: len(lines) // 2], lines[len(lines) // 2 :], strict=True):
-            dashed.set_color(solid.get_color())
-            dashed.set_linestyle("--")
-        fig.axes[0].legend(fontsize="x-small", ncol=2)
-        run_dir.figure(
-            f"std_{activation}",
-            fig,
-            caption="Flat lines: the scale survives the depth. Falling: collapse; rising: "
-            "explosion. Gradients flow from the last layer back to the first.",
-        )
-    run_dir.table(
-        f"Activations and gradients of a {config.hidden_layers}-layer net, width {config.width} "
-        f"(one batch of {len(xb)} MNIST images)",
-        ["activation", "init", "std h_1", f"std h_{config.hidden_layers}", "last layer",
-         f"std dL/dh_{config.hidden_layers}", "std dL/dh_1", "loss", "verdict"],
-        rows,
-    )  # fmt: skip
-    run_dir.text("Initialisation verdicts", "\n".join(verdicts), pre=True)
+    stats = init_statistics(config, xb, yb)
+    for s in stats:
+        key = f"{s.activation}_{s.init}"
+        summary[f"act_ratio_{key}"] = s.act_std[-1] / s.act_std[0]
+        summary[f"grad_ratio_{key}"] = s.grad_std[0] / s.grad_std[-1]
+        run_dir.log(0, activation=s.activation, init=s.init, act_std=s.act_std, grad_std=s.grad_std)
+    report.report_inits(run_dir, config, stats, len(xb))
 
-    # ---- 2. learning-rate range test (one pass, exponentially growing lr) ----
-    n_range = config.range_steps * config.batch_size
-    pick = rng.choice(len(x_tr), size=n_range, replace=n_range > len(x_tr))
-    schedule = ExponentialRange(config.lr_min, config.lr_max, config.range_steps)
-    run_dir.say(f"lr range test: {config.range_steps} steps, lr {config.lr_min:g} -> "
-                f"{config.lr_max:g}")  # fmt: skip
-    with np.errstate(over="ignore", invalid="ignore"):  # the test runs until the loss blows up
-        hist = fit(classifier(config), softmax_cross_entropy,
-                   Momentum(config.lr_min, config.momentum), x_tr[pick], y_tr[pick], epochs=1,
-                   batch_size=config.batch_size, schedule=schedule,
-                   rng=np.random.default_rng(config.seed))  # fmt: skip
-    losses = hist.batch_loss
-    lrs = np.array([schedule(t) for t in range(len(losses))])
-    smoothed = smooth(losses)
-    lr_pick = suggest_lr(lrs, smoothed)
-    for t, (lr, loss, s) in enumerate(zip(lrs, losses, smoothed, strict=True)):
-        run_dir.log(t, range_lr=float(lr), range_loss=loss, range_smoothed=float(s))
-    fig = line_plot({"batch loss": (lrs, losses), "smoothed": (lrs, smoothed)}, "learning rate",
-                    "training loss", "Learning-rate range test", logx=True)  # fmt: skip
-    ax = fig.axes[0]
-    ax.set_ylim(0, max(3.0, 1.5 * float(np.nanmax(smoothed[: len(smoothed) // 2]))))
-    for key, style in (("suggested", "--"), ("lr_at_min", ":"), ("steepest", "-.")):
-        ax.axvline(lr_pick[key], color="k", linestyle=style, label=f"{key} {lr_pick[key]:.3g}")
-    ax.legend(fontsize="small")
-    run_dir.figure("lr_range", fig, caption=f"SGD with momentum {config.momentum}, batch "
-                   f"{config.batch_size}, MLP {config.sizes}; a non-finite loss ends the test "
-                   f"(diverged: {hist.diverged}).")  # fmt: skip
+    # ---- 2. learning-rate range test, then short runs at three rates ----
+    run_dir.say(
+        f"lr range test: {config.range_steps} steps, lr {config.lr_min:g} -> {config.lr_max:g}"
+    )
+    test = range_test(config, x_tr, y_tr, rng)
+    for t, (lr, loss, sm) in enumerate(zip(test.lrs, test.losses, test.smoothed, strict=True)):
+        run_dir.log(t, range_lr=float(lr), range_loss=loss, range_smoothed=float(sm))
+    report.report_range_test(run_dir, config, test)
+    suggested = test.pick["suggested"]
     summary.update(
         {
-            "lr_suggested": lr_pick["suggested"],
-            "lr_at_min_loss": lr_pick["lr_at_min"],
-            "lr_steepest": lr_pick["steepest"],
-            "range_diverged": hist.diverged,
+            "lr_suggested": suggested,
+            "lr_at_min_loss": test.pick["lr_at_min"],
+            "lr_steepest": test.pick["steepest"],
+            "range_diverged": test.diverged,
         }
     )
-
-    # Short runs at three rates; after each, one more step measures ||dW|| / ||W|| per layer.
-    verify_rows, curves, ratio_cols = [], {}, {}
-    probe = rng.choice(len(x_tr), size=config.batch_size, replace=False)
-    for label, lr in (("suggested / 10", lr_pick["suggested"] / 10),
-                      ("suggested", lr_pick["suggested"]),
-                      ("10 x suggested", lr_pick["suggested"] * 10)):  # fmt: skip
-        run_dir.say(f"lr {lr:.3g} ({label}): {config.verify_epochs} epoch(s)")
-        model, opt = classifier(config), Momentum(lr, config.momentum)
-        with np.errstate(over="ignore", invalid="ignore"):  # 10 x may diverge: that is the point
-            h = fit(model, softmax_cross_entropy, opt, x_tr, y_tr, x_va, y_va,
-                    epochs=config.verify_epochs, batch_size=config.batch_size,
-                    rng=np.random.default_rng(config.seed), run_dir=run_dir,
-                    tags={"lr_run": label})  # fmt: skip
-        before = {k: p.copy() for k, p in model.params.items() if p.ndim == 2}
-        if not h.diverged:  # one more step, momentum state kept
-            fit(model, softmax_cross_entropy, opt, x_tr[probe], y_tr[probe], epochs=1,
-                batch_size=config.batch_size)  # fmt: skip
-        ratio_cols[label] = {
-            k: math.nan if h.diverged else update_ratio(before[k], model.params[k]) for k in before
-        }
-        curves[f"lr {lr:.3g} ({label})"] = (np.arange(1, len(h.batch_loss) + 1),
-                                             smooth(h.batch_loss, 0.9))  # fmt: skip
-        val_acc = h.val_acc[-1] if h.val_acc else math.nan
-        verify_rows.append([label, f"{lr:.3g}", f"{h.train_loss[-1]:.4f}" if h.train_loss
-                            else "diverged", f"{val_acc:.4f}", h.diverged])  # fmt: skip
-        summary[f"val_acc_lr_{label.replace(' ', '').replace('/', '_div_')}"] = val_acc
-    run_dir.figure(
-        "lr_runs",
-        line_plot(
-            curves,
-            "iteration",
-            "training loss (smoothed)",
-            "Training at three learning rates",
-            logy=True,
-        ),
-        caption="Same model, seed and batches; only the learning rate differs.",
+    probe = rng.choice(len(x_tr), size=min(config.batch_size, len(x_tr)), replace=False)
+    runs = lr_runs(config, (x_tr, y_tr, x_va, y_va), probe, suggested, run_dir)
+    runs["suggested"].history.raise_if_diverged(
+        "loss at the suggested learning rate", advice="try a lower lr_max"
     )
-    run_dir.table(
-        "Learning-rate range test, and short runs at three rates",
-        ["run", "lr", "train loss (last epoch)", "val accuracy", "diverged"],
-        [["range test: lr at lowest smoothed loss", f"{lr_pick['lr_at_min']:.3g}", "", "", ""],
-         ["range test: steepest descent", f"{lr_pick['steepest']:.3g}", "", "", ""],
-         *verify_rows],
-    )  # fmt: skip
+    for label, r in runs.items():
+        summary[f"val_acc_lr_{label.replace(' ', '').replace('/', '_div_')}"] = r.val_acc
+    report.report_lr_runs(run_dir, test, runs)
 
     # ---- 3. the checks ----
-    checks = []
-    ln_c = math.log(n_classes)
-    loss0, _ = evaluate(classifier(config), x_va, y_va)
-    loss0_he, _ = evaluate(classifier(config, last_layer_scale=1.0), x_va, y_va)
-    ok = abs(loss0 - ln_c) <= config.init_loss_tolerance * ln_c
-    checks.append(["loss at initialisation = ln(classes)",
-                   f"{loss0:.4f} vs ln {n_classes} = {ln_c:.4f} (within "
-                   f"{config.init_loss_tolerance:.0%}?); with the last layer not scaled down "
-                   f"(He throughout): {loss0_he:.4f}", ok])  # fmt: skip
-    summary.update({"loss_at_init": loss0, "loss_at_init_unscaled": loss0_he, "ln_classes": ln_c,
-                    "check_loss_at_init": ok})  # fmt: skip
-
-    per_class = -(-config.overfit_samples // n_classes)
-    few = np.concatenate([np.nonzero(y_tr == c)[0][:per_class]
-                          for c in range(n_classes)])[: config.overfit_samples]  # fmt: skip
-    tiny = classifier(config)
-    h = fit(tiny, softmax_cross_entropy, Adam(config.overfit_lr), x_tr[few], y_tr[few],
-            epochs=config.overfit_epochs, batch_size=len(few),
-            rng=np.random.default_rng(config.seed))  # fmt: skip
-    tiny_loss, tiny_acc = evaluate(tiny, x_tr[few], y_tr[few])
-    ok = tiny_loss < config.overfit_target
-    checks.append([f"a tiny batch ({len(few)} images) over-fitted",
-                   f"loss {tiny_loss:.2e} after {config.overfit_epochs} Adam steps (target < "
-                   f"{config.overfit_target:g}), accuracy {tiny_acc:.0%}", ok])  # fmt: skip
-    summary.update({"overfit_loss": tiny_loss, "overfit_accuracy": tiny_acc, "check_overfit": ok})
-    for t, loss in enumerate(h.batch_loss):
-        run_dir.log(t, overfit_loss=loss)
-    run_dir.figure("overfit", line_plot({"loss": (list(range(1, len(h.batch_loss) + 1)),
-                                                  h.batch_loss)}, "step", "training loss",
-                                        f"Over-fitting {len(few)} images", logy=True),
-                   caption="A model that cannot drive this to ~0 has a bug in its forward, "
-                   "backward or update.")  # fmt: skip
-
-    ratios = ratio_cols["suggested"]
-    ok = all(config.ratio_low <= r <= config.ratio_high for r in ratios.values())
-    checks.append([f"update / weight ratio ~ 1e-3 per layer (lr {lr_pick['suggested']:.3g}, "
-                   f"after {config.verify_epochs} epoch(s))",
-                   ", ".join(f"{k} {r:.1e}" for k, r in ratios.items()) +
-                   f" (all in [{config.ratio_low:g}, {config.ratio_high:g}]?)", ok])  # fmt: skip
-    summary.update(
-        {
-            "update_ratio_min": min(ratios.values()),
-            "update_ratio_max": max(ratios.values()),
-            "check_update_ratio": ok,
-        }
-    )
-    run_dir.table(
-        "Update-to-weight ratio ||dW|| / ||W|| of one step (SGD with momentum), after the runs",
-        ["parameter", *(f"lr {lab}" for lab in ratio_cols)],
-        [[k, *(f"{col[k]:.2e}" for col in ratio_cols.values())] for k in ratios],
-    )  # fmt: skip
-    run_dir.table("Debugging checks", ["check", "measured", "pass"], checks)
-    lines = [f"{'PASS' if ok else 'FAIL'}  {name}: {measured}" for name, measured, ok in checks]
-    for line in lines:
-        run_dir.say(line)
-    run_dir.text("Verdicts", "\n".join(lines), pre=True)
-    run_dir.text(
-        "What this shows",
-        "Initialisation sets the factor by which each layer scales its input: with small normal "
-        "weights the activations and the gradients shrink layer after layer until the deep "
-        "layers see (and send back) nothing; with N(0, 1) a ReLU net's signal grows by orders "
-        "of magnitude and tanh units saturate at +-1, where their gradient vanishes. Xavier keeps "
-        "a tanh net's scale and He a ReLU net's (Xavier under ReLU still halves the variance at "
-        "every layer). The range test finds the rates at which the loss falls at all and where "
-        "it blows up; a tenth of the rate at the lowest smoothed loss trains well (the moving "
-        "average lags the batch losses, which moves the minimum to the right: one more reason "
-        "for the factor of ten), and ten times that diverges or stalls. The checks take seconds "
-        "and catch the commonest bugs before a long run: a wrong loss or over-confident output "
-        "layer (loss at init), a broken backward or update (cannot over-fit 20 images), and a "
-        "learning rate far off (update-to-weight ratios far from 1e-3).",
-    )
-    summary["checks_passed"] = sum(ok for *_, ok in checks)
+    checks = [
+        check_loss_at_init(config, x_va, y_va, summary),
+        check_overfit(config, x_tr, y_tr, summary, run_dir),
+        check_update_ratio(config, runs["suggested"], summary),
+    ]
+    report.report_checks(run_dir, checks)
+    report.report_effects(run_dir, stats, runs)
+    run_dir.text("What this shows", report.WHAT_THIS_SHOWS)
+    summary["checks_passed"] = sum(c.ok for c in checks)
     summary["checks_total"] = len(checks)
     return summary
 
@@ -475,5 +510,5 @@ RECIPE = Recipe(
         "overfit_lr": 3e-3,
     },
     datasets=lambda c: ("mnist",),
-    durations={"quick": 11.6, "full": 155.7},  # measured at load average ~12 on 2 cores
+    preflight=preflight,
 )

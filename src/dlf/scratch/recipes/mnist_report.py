@@ -1,22 +1,24 @@
 """What the MNIST training recipes of ``dlf.scratch`` share (``mnist-mlp``, ``scratch-cnn``).
 
 The learning-rate schedule (linear warm-up, then cosine or constant, per iteration), the
-learning curves, the per-iteration loss with its schedule, the misclassified test digits, and a
-weights file checked by reloading it into a freshly built model.
+learning curves, the per-iteration loss with its schedule, the misclassified test digits, a
+weights file checked by reloading it into a freshly built model, and the weights kept when
+training stops early (interrupted, or diverged).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Literal
 
 import numpy as np
 
-from dlf.runs import RunDir, image_grid, load_arrays, new_figure, save_arrays
+from dlf.runs import Diverged, RunDir, image_grid, load_arrays, new_figure, save_arrays
 from dlf.scratch.layers import Layer
 from dlf.scratch.schedules import Constant, CosineAnnealing, LinearWarmup, Schedule
 from dlf.scratch.state import load_state_dict, state_dict
-from dlf.scratch.trainer import History, predict
+from dlf.scratch.trainer import History, Interrupted, predict
 
 
 def warmup_then(
@@ -96,3 +98,38 @@ def save_weights(
     load_state_dict(reloaded, load_arrays(weights))
     identical = bool(np.array_equal(predict(reloaded, x), predict(model, x)))
     return weights.name, identical
+
+
+@contextmanager
+def weights_kept_on_stop(run_dir: RunDir, model: Layer, epochs: int) -> Iterator[None]:
+    """``with weights_kept_on_stop(run_dir, model, epochs): history = fit(model, ...)``.
+
+    If training inside is interrupted (:class:`dlf.scratch.trainer.Interrupted`: Ctrl-C or
+    SIGTERM) or diverges (:class:`dlf.runs.Diverged`, from ``history.raise_if_diverged()``), the
+    model's weights, which ``fit`` has set back to the last good ones, are saved as
+    ``model.safetensors`` and the report says what they are; then the exception goes on up.
+    """
+    try:
+        yield
+    except Interrupted as stop:
+        save_arrays(run_dir.path / "model.safetensors", state_dict(model))
+        held = (
+            f"the weights of epoch {stop.restored_epoch}, the lowest validation loss so far"
+            if stop.restored_epoch is not None
+            else "the weights as they stood when training stopped (maybe within an epoch)"
+        )
+        run_dir.text(
+            "Interrupted",
+            f"Training stopped after {stop.history.epochs_run} of {epochs} epochs. "
+            f"model.safetensors holds {held}; the test set was not scored.",
+        )
+        raise
+    except Diverged as err:
+        save_arrays(run_dir.path / "model.safetensors", state_dict(model))
+        run_dir.text(
+            "Diverged",
+            f"{err}. model.safetensors holds the last good weights (those of the best epoch "
+            "so far, or of the start of the epoch in which the loss blew up); the test set "
+            "was not scored.",
+        )
+        raise

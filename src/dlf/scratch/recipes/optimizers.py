@@ -1,82 +1,103 @@
-"""Recipe ``optimizers``: SGD, momentum, Nesterov, RMSProp and Adam side by side.
+"""Recipe ``optimizers``: SGD, momentum, Nesterov, RMSProp, Adam and AdamW side by side.
 
-Two experiments, the same five update rules (``dlf.scratch.optim``):
+Two experiments, the same update rules (``dlf.scratch.optim``), listed once in ``OPTIMIZERS``:
 
 1. An MLP on an MNIST subset, trained from the SAME initial weights with the SAME mini-batches
    (one seed) by each optimizer, so the loss curves differ only by the update rule.
 2. Their paths on a 2-D ill-conditioned quadratic (``dlf.scratch.quadratic``): plain gradient
    descent zig-zags across the steep valley walls and crawls along the floor; momentum builds up
    speed along the floor; RMSProp and Adam rescale each coordinate by its gradient's size.
+
+Adding an optimizer: its update rule in ``dlf/scratch/optim.py`` and one line in ``OPTIMIZERS``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
-from dlf.recipes import Recipe
+from dlf.recipes import ConfigError, Recipe
+from dlf.recipes.config import ranged
 from dlf.runs import RunDir, new_figure
-from dlf.scratch.losses import softmax_cross_entropy
+from dlf.scratch.losses import is_decayed, softmax_cross_entropy
 from dlf.scratch.mlp import mlp
-from dlf.scratch.optim import SGD, Adam, Momentum, Nesterov, Optimizer, RMSProp
+from dlf.scratch.optim import SGD, Adam, AdamW, Momentum, Nesterov, Optimizer, RMSProp
 from dlf.scratch.quadratic import Quadratic, optimizer_path
 from dlf.scratch.recipes.mnist_data import mnist_splits
 from dlf.scratch.trainer import History, evaluate, fit
 
-NAMES = ("SGD", "momentum", "Nesterov", "RMSProp", "Adam")
-KEYS = {
-    "SGD": "sgd",
-    "momentum": "momentum",
-    "Nesterov": "nesterov",
-    "RMSProp": "rmsprop",
-    "Adam": "adam",
-}
+
+@dataclass(frozen=True)
+class Contender:
+    """One optimizer of the comparison: its name, its key in metrics and summary, how to build it
+    from ``(lr, momentum, weight_decay)``, and its default learning rates on MNIST and on the
+    quadratic (each a usual good value for its rule)."""
+
+    name: str
+    key: str
+    make: Callable[[float, float, float], Optimizer]
+    lr: float
+    quad_lr: float
 
 
-def make_optimizer(name: str, lr: float, momentum: float = 0.9) -> Optimizer:
+OPTIMIZERS = (
+    Contender("SGD", "sgd", lambda lr, mu, wd: SGD(lr), 0.1, 0.038),
+    Contender("momentum", "momentum", lambda lr, mu, wd: Momentum(lr, mu), 0.05, 0.02),
+    Contender("Nesterov", "nesterov", lambda lr, mu, wd: Nesterov(lr, mu), 0.05, 0.02),
+    Contender("RMSProp", "rmsprop", lambda lr, mu, wd: RMSProp(lr), 1e-3, 0.03),
+    Contender("Adam", "adam", lambda lr, mu, wd: Adam(lr), 1e-3, 0.1),
+    Contender(
+        "AdamW", "adamw", lambda lr, mu, wd: AdamW(lr, weight_decay=wd, decay=is_decayed), 1e-3, 0.1
+    ),
+)
+NAMES = tuple(c.name for c in OPTIMIZERS)
+
+
+def make_optimizer(
+    name: str, lr: float, momentum: float = 0.9, weight_decay: float = 1e-2
+) -> Optimizer:
     """The optimizer called ``name`` (one of NAMES) with learning rate ``lr``, torch defaults.
 
     Example: ``make_optimizer("Nesterov", 0.05)`` -> ``Nesterov(0.05, momentum=0.9)``.
     """
-    factories = {
-        "SGD": lambda: SGD(lr),
-        "momentum": lambda: Momentum(lr, momentum),
-        "Nesterov": lambda: Nesterov(lr, momentum),
-        "RMSProp": lambda: RMSProp(lr),
-        "Adam": lambda: Adam(lr),
-    }
-    if name not in factories:
-        raise ValueError(f"unknown optimizer {name!r}: use one of {', '.join(NAMES)}")
-    return factories[name]()
+    for c in OPTIMIZERS:
+        if c.name == name:
+            return c.make(lr, momentum, weight_decay)
+    raise ValueError(f"unknown optimizer {name!r}: use one of {', '.join(NAMES)}")
 
 
 @dataclass
 class OptimizersConfig:
     """Defaults are the full setting. ``lrs`` and ``quad_lrs`` follow the order of NAMES:
-    SGD, momentum, Nesterov, RMSProp, Adam (each a usual good value for its rule)."""
+    SGD, momentum, Nesterov, RMSProp, Adam, AdamW."""
 
-    hidden: tuple[int, ...] = (256, 128)
-    train_subset: int = 10000
-    val_subset: int = 0  # 0: all 6,000 held-out images
-    test_subset: int = 0
-    epochs: int = 8
-    batch_size: int = 128
-    lrs: tuple[float, ...] = (0.1, 0.05, 0.05, 1e-3, 1e-3)
-    momentum: float = 0.9
-    seed: int = 0
-    curvatures: tuple[float, ...] = (0.5, 50.0)  # condition number 100
-    angle_degrees: float = 0.0
+    hidden: tuple[int, ...] = ranged((256, 128), ge=1)  # widths of the MLP's hidden layers
+    train_subset: int = ranged(10000, ge=0)  # training images; 0: all 54,000
+    val_subset: int = ranged(0, ge=0)  # 0: all 6,000 held-out images
+    test_subset: int = ranged(0, ge=0)  # 0: all 10,000
+    epochs: int = ranged(8, ge=1)
+    batch_size: int = ranged(128, ge=1)
+    lrs: tuple[float, ...] = ranged(tuple(c.lr for c in OPTIMIZERS), ge=0)  # one per optimizer
+    momentum: float = ranged(0.9, ge=0, lt=1)  # of momentum and Nesterov
+    weight_decay: float = ranged(1e-2, ge=0)  # AdamW's decoupled decay of the weight matrices
+    seed: int = ranged(0, ge=0)
+    curvatures: tuple[float, ...] = ranged((0.5, 50.0), gt=0)  # condition number 100
+    angle_degrees: float = 0.0  # rotation of the quadratic's axes
     start: tuple[float, ...] = (-4.0, 1.0)
-    quad_steps: int = 100
-    quad_lrs: tuple[float, ...] = (0.038, 0.02, 0.02, 0.03, 0.1)
+    quad_steps: int = ranged(100, ge=1)
+    quad_lrs: tuple[float, ...] = ranged(tuple(c.quad_lr for c in OPTIMIZERS), ge=0)
 
 
-def _check(config: OptimizersConfig) -> None:
+def preflight(config: OptimizersConfig) -> None:
+    """One learning rate per optimizer; a 2-D quadratic."""
     if len(config.lrs) != len(NAMES) or len(config.quad_lrs) != len(NAMES):
-        raise ValueError(f"lrs and quad_lrs need {len(NAMES)} values, one per {', '.join(NAMES)}")
+        raise ConfigError(
+            f"lrs and quad_lrs need {len(NAMES)} values each, one per {', '.join(NAMES)}"
+        )
     if len(config.curvatures) != 2 or len(config.start) != 2:
-        raise ValueError("curvatures and start need 2 values each (a 2-D quadratic)")
+        raise ConfigError("curvatures and start need 2 values each (a 2-D quadratic)")
 
 
 def smooth(values: list[float], window: int) -> np.ndarray:
@@ -99,12 +120,13 @@ def run_mnist(config: OptimizersConfig, run_dir: RunDir) -> dict[str, History]:
     run_dir.say(f"MNIST: {data.sizes}")
     sizes = (784, *config.hidden, 10)
     histories, rows = {}, []
-    for name, lr in zip(NAMES, config.lrs, strict=True):
+    for c, lr in zip(OPTIMIZERS, config.lrs, strict=True):
+        name = c.name
         model = mlp(sizes, rng=np.random.default_rng(config.seed))
         histories[name] = fit(
             model,
             softmax_cross_entropy,
-            make_optimizer(name, lr, config.momentum),
+            c.make(lr, config.momentum, config.weight_decay),
             data.x_train,
             data.y_train,
             data.x_val,
@@ -113,9 +135,10 @@ def run_mnist(config: OptimizersConfig, run_dir: RunDir) -> dict[str, History]:
             batch_size=config.batch_size,
             rng=np.random.default_rng(config.seed),
             run_dir=run_dir,
-            tags={"optimizer": KEYS[name]},
+            tags={"optimizer": c.key},
         )
         h = histories[name]
+        h.raise_if_diverged(advice=f"try a lower learning rate for {name} (lrs)")
         test_acc = evaluate(model, data.x_test, data.y_test)[1]
         rows.append(
             [
@@ -157,10 +180,10 @@ def run_quadratic(config: OptimizersConfig, run_dir: RunDir) -> dict[str, np.nda
     """Each optimizer's path on the quadratic; figures: contour with paths, loss per step."""
     f = Quadratic(tuple(config.curvatures), np.deg2rad(config.angle_degrees))
     paths = {
-        name: optimizer_path(
-            f, make_optimizer(name, lr, config.momentum), config.start, config.quad_steps
+        c.name: optimizer_path(
+            f, c.make(lr, config.momentum, config.weight_decay), config.start, config.quad_steps
         )
-        for name, lr in zip(NAMES, config.quad_lrs, strict=True)
+        for c, lr in zip(OPTIMIZERS, config.quad_lrs, strict=True)
     }
     every = np.concatenate(list(paths.values()))
     lo = np.minimum(every.min(axis=0), -1.0) - 0.5
@@ -209,7 +232,6 @@ def run_quadratic(config: OptimizersConfig, run_dir: RunDir) -> dict[str, np.nda
 
 
 def run(config: OptimizersConfig, run_dir: RunDir) -> dict:
-    _check(config)
     histories = run_mnist(config, run_dir)
     steps_per_epoch = max(len(h.batch_loss) for h in histories.values()) // config.epochs
     run_dir.figure(
@@ -218,18 +240,41 @@ def run(config: OptimizersConfig, run_dir: RunDir) -> dict:
         caption="The same MLP, initial weights and mini-batches; only the update rule differs.",
     )
     quad = run_quadratic(config, run_dir)
+    final = {name: h.train_loss[-1] for name, h in histories.items()}
+    momentum = max(final["momentum"], final["Nesterov"])
+    run_dir.effect(
+        "on MNIST, momentum and Nesterov reach a lower training loss than plain SGD in as many "
+        "steps",
+        momentum < 0.8 * final["SGD"],
+        f"last epoch's training loss: SGD {final['SGD']:.3f}, momentum {final['momentum']:.3f}, "
+        f"Nesterov {final['Nesterov']:.3f}",
+    )
+    val_acc = {name: h.val_acc[-1] for name, h in histories.items()}
+    worst = min(val_acc, key=val_acc.get)
+    run_dir.effect(
+        "every update rule learns: validation accuracy far above the 10% of guessing",
+        val_acc[worst] >= 0.5,
+        f"lowest: {worst} {100 * val_acc[worst]:.1f}%",
+    )
+    run_dir.effect(
+        "on the ill-conditioned quadratic, momentum and Adam end at least 10x lower than plain SGD",
+        max(quad["momentum"], quad["Adam"]) < 0.1 * quad["SGD"],
+        f"f after {config.quad_steps} steps: SGD {quad['SGD']:.2e}, momentum "
+        f"{quad['momentum']:.2e}, Adam {quad['Adam']:.2e}",
+    )
     summary: dict = {}
-    for name in NAMES:
-        summary[f"{KEYS[name]}_val_accuracy"] = histories[name].val_acc[-1]
-    for name in NAMES:
-        summary[f"{KEYS[name]}_quadratic_loss"] = quad[name]
+    for c in OPTIMIZERS:
+        summary[f"{c.key}_train_loss"] = final[c.name]
+        summary[f"{c.key}_val_accuracy"] = histories[c.name].val_acc[-1]
+    for c in OPTIMIZERS:
+        summary[f"{c.key}_quadratic_loss"] = quad[c.name]
     return summary
 
 
 RECIPE = Recipe(
     name="optimizers",
     module=1,
-    description="SGD, momentum, Nesterov, RMSProp and Adam: MNIST loss curves and quadratic paths",
+    description="SGD, momentum, Nesterov, RMSProp, Adam, AdamW: MNIST loss curves, quadratic paths",
     config=OptimizersConfig,
     run=run,
     quick={
@@ -240,5 +285,5 @@ RECIPE = Recipe(
         "hidden": (64,),
     },
     datasets=lambda c: ("mnist",),
-    durations={"quick": 6.0, "full": 110.0},  # measured, load average ~10 on 2 cores
+    preflight=preflight,
 )
