@@ -10,7 +10,8 @@ from dlf.path import Checkpoint, run_checkpoint
 from dlf.scratch.layers import Conv2d
 from tests.conftest import data_available
 
-SLOW = {"skip connections", "transfer"}  # a few seconds each: `pytest -m "not slow"` skips them
+# 56-layer nets in float64, and training: `pytest -m "not slow"` skips them
+SLOW = {"skip connections", "transfer"}
 
 
 @pytest.mark.parametrize(
@@ -27,7 +28,7 @@ def test_checkpoint_passes(checkpoint):
     assert result.figure and not result.figure.startswith("error")
 
 
-def test_the_five_claims_of_the_issue():
+def test_the_five_checkpoints_of_module_2():
     assert [c.name for c in CHECKPOINTS] == [
         "convolution", "receptive field", "skip connections", "batch norm", "transfer",
     ]  # fmt: skip

@@ -21,7 +21,7 @@ from dlf.cnn.train import (
     train_config_from,
 )
 from dlf.data import ImageDataset
-from dlf.runs import RunDir
+from dlf.runs import Diverged, RunDir
 
 
 def bars(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -92,13 +92,16 @@ def test_hook_sees_every_iteration_with_gradients(bar_data):
     assert seen[0].lr == pytest.approx(0.1) and seen[-1].lr < seen[0].lr
 
 
-def test_divergence_raises_or_stops(bar_data):
+def test_divergence_raises_or_stops_before_a_non_finite_step(bar_data):
     config = TrainConfig(epochs=2, batch_size=32, lr=1e6, momentum=0.0, weight_decay=0.0)
-    with pytest.raises(FloatingPointError, match="lower lr"):
+    with pytest.raises(Diverged, match="training loss became .* at step .*lower lr"):
         fit(tiny_net(), bar_data, config)
     config.stop_on_divergence = True
-    result = fit(tiny_net(), bar_data, config)
+    seen: list[StepInfo] = []
+    result = fit(tiny_net(), bar_data, config, on_step=seen.append)
     assert result.diverged and result.history == []
+    assert result.diverged_at == len(seen) == result.iterations  # no step after the bad loss
+    assert all(np.isfinite(s.loss) for s in seen)
 
 
 @pytest.mark.parametrize("schedule", ["cosine", "step"])

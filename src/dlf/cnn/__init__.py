@@ -2,7 +2,8 @@
 
 Models written from their papers (LeNet-5, AlexNet, VGG, ResNet for ImageNet and CIFAR, plain
 twins), a registry of them by name, receptive-field tables and torchinfo-style layer summaries;
-the image-classification training loop (``fit``), batch augmentation, and pictures of a CNN.
+the image-classification training loop (``fit``), batch augmentation, pictures of a CNN, and
+transfer learning's pieces (a new head, frozen features, torchvision ResNet-18 files).
 """
 
 from dlf.cnn.augment import Augment, pad_constant, random_crop, random_horizontal_flip
@@ -69,6 +70,15 @@ from dlf.cnn.train import (
     predict_logits,
     train_config_from,
 )
+from dlf.cnn.transfer import (
+    GreyToRGB,
+    freeze_features,
+    head,
+    load_resnet18,
+    replace_head,
+    trainable,
+    transfer_models,
+)
 
 __all__ = [
     "AlexNet",
@@ -79,6 +89,7 @@ __all__ = [
     "ConvSpec",
     "Evaluation",
     "FitResult",
+    "GreyToRGB",
     "INPUT_SHAPES",
     "ImageTensors",
     "LeNet5",
@@ -105,11 +116,14 @@ __all__ = [
     "filter_grid",
     "first_conv",
     "fit",
+    "freeze_features",
     "format_receptive_field",
     "format_summary",
     "get_model",
+    "head",
     "image_tensors",
     "lenet5",
+    "load_resnet18",
     "make_optimizer",
     "make_schedule",
     "measure_receptive_field",
@@ -119,6 +133,7 @@ __all__ = [
     "random_crop",
     "random_horizontal_flip",
     "receptive_field",
+    "replace_head",
     "resnet101",
     "resnet152",
     "resnet18",
@@ -128,7 +143,9 @@ __all__ = [
     "small_cnn",
     "small_resnet",
     "summary",
+    "trainable",
     "train_config_from",
+    "transfer_models",
     "vgg11",
     "vgg13",
     "vgg16",

@@ -1,8 +1,10 @@
-"""Module 2's critical checkpoints, each proven by a number in about a second.
+"""Module 2's critical checkpoints, each proven by a number.
 
 ``dlf checkpoints`` runs the list ``CHECKPOINTS``; each check returns ``Evidence(passed, figure)``.
-All but the transfer check use synthetic data; the transfer check trains two tiny CNNs on a few
-thousand MNIST digits (nothing is cached between runs).
+The convolution, receptive-field and batch-norm checks work on small synthetic arrays. The
+skip-connections check builds four 56-layer nets (plain and residual, with and without batch
+norm) in float64 and backpropagates one batch of 32 synthetic images through each. The transfer
+check trains two tiny CNNs on a few thousand MNIST digits (nothing is cached between runs).
 """
 
 from __future__ import annotations
@@ -18,9 +20,10 @@ from dlf.cnn.models.resnet_cifar import resnet_cifar
 from dlf.cnn.models.vgg import VGG_STAGES, vgg_features
 from dlf.cnn.receptive_field import measure_receptive_field, receptive_field
 from dlf.cnn.recipes.resnet_depth import layer_gradient_norms, weighted_layers
-from dlf.cnn.recipes.transfer import class_subset, train_on_target, transfer_models
+from dlf.cnn.recipes.transfer import class_subset, train_on_target
 from dlf.cnn.small_nets import small_resnet
 from dlf.cnn.train import TrainConfig, fit
+from dlf.cnn.transfer import transfer_models
 from dlf.path import Checkpoint, Evidence
 from dlf.scratch.layers import BatchNorm2d, Conv2d
 

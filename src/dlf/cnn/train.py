@@ -24,7 +24,6 @@ the caller.
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -36,7 +35,8 @@ from torch import nn
 
 from dlf.cnn.augment import Augment
 from dlf.cnn.data import ImageTensors
-from dlf.runs import RunDir
+from dlf.recipes.config import take_fields
+from dlf.runs import RunDir, check_finite
 from dlf.scratch.schedules import Constant, CosineAnnealing, LinearWarmup, Schedule, StepDecay
 
 
@@ -60,7 +60,7 @@ class TrainConfig:
     flip: bool = False  # random horizontal flip (not for digits)
     eval_batch_size: int = 1000
     channels_last: bool = False
-    stop_on_divergence: bool = False  # non-finite loss: stop and flag (True) or raise (False)
+    stop_on_divergence: bool = False  # non-finite loss: stop and flag (True) or raise Diverged
     seed: int = 0
 
 
@@ -97,11 +97,15 @@ class FitResult:
     final: dict[str, Evaluation] = field(default_factory=dict)
     iterations: int = 0
     diverged: bool = False  # the training loss became inf/nan (stop_on_divergence=True)
+    diverged_at: int | None = None  # the iteration whose loss was not finite
 
     @property
     def seconds_per_epoch(self) -> float:
         """Mean training time of one epoch (evaluation excluded)."""
         return sum(self.epoch_seconds) / max(len(self.epoch_seconds), 1)
+
+
+DIVERGED_ADVICE = "lower lr (now {}) or add warm-up (warmup_epochs)"
 
 
 def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
@@ -207,6 +211,10 @@ def fit(
     ``{"model": "plain20"}``, to tell several fits in one run apart with
     ``run_dir.series(key, where=tags)``). ``on_step`` is called after every backward pass, before
     the optimizer step, with a StepInfo.
+
+    A training loss that is not finite stops training before its step is taken, so the model
+    keeps the last finite weights: with ``config.stop_on_divergence`` the result is flagged
+    ``diverged`` (a variant of a comparison), else ``dlf.runs.Diverged`` is raised.
     """
     generator = torch.Generator().manual_seed(config.seed)
     augment = Augment(config.crop_padding, config.flip, data.black)
@@ -240,6 +248,9 @@ def fit(
                 group["lr"] = lr
             logits = model(x)
             loss = F.cross_entropy(logits, y, label_smoothing=config.label_smoothing)
+            if not torch.isfinite(loss):
+                result.diverged, result.diverged_at = True, t
+                break
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             if on_step is not None:
@@ -249,16 +260,12 @@ def fit(
             correct += (logits.detach().argmax(dim=1) == y).sum()
             t += 1
         seconds = time.perf_counter() - started
-        if not torch.isfinite(loss_sum) and config.stop_on_divergence:
-            result.diverged = True
+        if result.diverged:
+            if not config.stop_on_divergence:
+                check_finite(loss.item(), t, "training loss", DIVERGED_ADVICE.format(config.lr))
             if run_dir is not None:
-                run_dir.say(f"training loss became {loss_sum.item()} in epoch {epoch}: stopped")
+                run_dir.say(f"training loss became {loss.item()} at iteration {t}: stopped")
             break
-        if not torch.isfinite(loss_sum):
-            raise FloatingPointError(
-                f"training loss became {loss_sum.item()} in epoch {epoch}; lower lr "
-                f"(now {config.lr}) or add warm-up (warmup_epochs)"
-            )
         record: dict[str, Any] = {
             "train_loss": loss_sum.item() / n,
             "train_acc": correct.item() / n,
@@ -294,5 +301,4 @@ def train_config_from(config: object) -> TrainConfig:
     Example: a recipe config with ``epochs=5, lr=0.1`` and other unrelated fields ->
     ``TrainConfig(epochs=5, lr=0.1)`` with the remaining defaults.
     """
-    names = [f.name for f in dataclasses.fields(TrainConfig)]
-    return TrainConfig(**{name: getattr(config, name) for name in names if hasattr(config, name)})
+    return take_fields(TrainConfig, config)

@@ -20,6 +20,7 @@ def test_quick_setting(tmp_path):
     assert get_recipe("architectures") is RECIPE
     run_dir, s = run_recipe(RECIPE, RECIPE.make_config(quick=True), tmp_path, quiet=True)
     assert s["status"] == "completed"
+    assert s["effects_shown"] == f"{len(BUILDERS)} of {len(BUILDERS)}", s["effects"]
     for name in BUILDERS:
         assert 0.0 <= s[f"test_accuracy_{name}"] <= 1.0
         assert s[f"seconds_per_epoch_{name}"] > 0

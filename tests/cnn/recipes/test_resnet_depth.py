@@ -36,6 +36,7 @@ def test_quick_setting(tmp_path):
     config = RECIPE.make_config(quick=True)
     run_dir, s = run_recipe(RECIPE, config, tmp_path, quiet=True)
     assert s["status"] == "completed"
+    assert s["effects_shown"] == "2 of 2", s["effects"]  # residual >= plain; plain deep < shallow
     for depth in config.depths:
         for plain in (True, False):
             key = net_name(depth, plain).lower().replace("-", "")

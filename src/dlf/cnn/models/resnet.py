@@ -127,8 +127,10 @@ class BasicBlock(nn.Module):
 class Bottleneck(nn.Module):
     """1x1 (reduce) -> 3x3 -> 1x1 (expand x4), each with batch norm, plus the shortcut (Fig. 5).
 
+    ``y = relu(bn3(conv3(relu(bn2(conv2(relu(bn1(conv1(x)))))))) + shortcut(x))``;
     ``(N, in_channels, H, W)`` -> ``(N, 4 * width, H/stride, W/stride)``; the stride sits on the
     3x3 conv (``stride_on_3x3=True``, reference definition) or on the first 1x1 (the paper's).
+    ``residual=False`` drops the shortcut (the block of a plain net), as in ``BasicBlock``.
     """
 
     expansion = 4
@@ -140,6 +142,7 @@ class Bottleneck(nn.Module):
         stride: int = 1,
         downsample: nn.Module | None = None,
         stride_on_3x3: bool = True,
+        residual: bool = True,
     ):
         super().__init__()
         self.conv1 = conv1x1(in_channels, width, 1 if stride_on_3x3 else stride)
@@ -152,13 +155,15 @@ class Bottleneck(nn.Module):
         self.bn3 = nn.BatchNorm2d(width * self.expansion)
         self.downsample = downsample
         self.relu3 = nn.ReLU(inplace=True)
+        self.residual = residual
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = self.relu1(self.bn1(self.conv1(x)))
         out = self.relu2(self.bn2(self.conv2(out)))
         out = self.bn3(self.conv3(out))
-        identity = x if self.downsample is None else self.downsample(x)
-        return self.relu3(out + identity)
+        if self.residual:
+            out = out + (x if self.downsample is None else self.downsample(x))
+        return self.relu3(out)
 
 
 def make_stage(
@@ -173,7 +178,7 @@ def make_stage(
     """``blocks`` residual blocks; the first one applies ``stride`` and changes the width.
 
     ``shortcut`` picks the first block's shortcut when shapes change: option (B) "projection",
-    option (A) "zero_pad", or "none" (plain net: ``BasicBlock(residual=False)`` everywhere).
+    option (A) "zero_pad", or "none" (plain net: ``residual=False`` in every block).
     ``(N, in_channels, H, W)`` -> ``(N, width * expansion, H/stride, W/stride)``.
     """
     out_channels = width * block.expansion

@@ -12,9 +12,10 @@ from torch import nn
 from dlf.cnn.data import ImageTensors
 from dlf.cnn.pictures import confusion_figure, feature_maps, filter_grid, misclassified
 from dlf.cnn.receptive_field import format_receptive_field, receptive_field
-from dlf.cnn.summary import format_summary, summary
+from dlf.cnn.summary import summary
 from dlf.cnn.train import FitResult, confusion_matrix
 from dlf.runs import RunDir, line_plot
+from dlf.runs.architecture import add_architecture, architecture
 
 
 def model_size(model: nn.Module, image_shape: tuple[int, ...]) -> tuple[int, int]:
@@ -53,8 +54,10 @@ def report_classifier(
 ) -> dict[str, object]:
     """Write the report pieces for ``model`` trained by ``fit``; returns its final figures."""
     params, macs = model_size(model, data.image_shape)
-    rows = summary(model, (1, *data.image_shape))
-    run_dir.text("Layers (one image)", format_summary(rows, model), pre=True)
+    image = torch.zeros(1, *data.image_shape, device=next(model.parameters()).device)
+    add_architecture(
+        run_dir, architecture(model, image, title=f"{type(model).__name__} (one image)")
+    )
     fields = receptive_field(model, data.image_shape[-1])
     run_dir.text("Receptive fields", format_receptive_field(fields), pre=True)
     curves(run_dir, [p for p in ("val", "test") if p in result.final])
@@ -94,3 +97,17 @@ def report_classifier(
         "seconds_per_epoch": result.seconds_per_epoch,
         "most_confused": most_confused(matrix, data.classes),
     }
+
+
+def show_accuracy(
+    run_dir: RunDir, images: str, accuracy: float, num_classes: int, at_least: float
+) -> bool:
+    """State the effect a classifier run shows: a test accuracy far above guessing's.
+
+    Example: 10 classes, ``at_least=0.7``: accuracy 0.93 -> shown; 0.45 -> not shown.
+    """
+    return run_dir.effect(
+        f"the net classifies {images} far better than guessing ({1 / num_classes:.0%})",
+        accuracy >= at_least,
+        f"test accuracy {accuracy:.1%} (>= {at_least:.0%} counts)",
+    )
