@@ -2,11 +2,17 @@ import math
 
 import pytest
 import torch
+from torch import nn
 
 from dlf.transformer import (
+    POSITIONAL_ENCODINGS,
     LearnedPositionalEmbedding,
+    NoPositionalEncoding,
     RotaryEmbedding,
     SinusoidalPositionalEncoding,
+    Transformer,
+    TransformerConfig,
+    positional_encoding,
 )
 from dlf.transformer.positional import sinusoidal_table
 
@@ -50,7 +56,8 @@ def test_sinusoidal_module_adds_the_table_with_offset_and_grows(dtype):
 def test_learned_embedding_adds_trained_rows_and_refuses_unknown_positions():
     emb = LearnedPositionalEmbedding(max_len=5, d_model=4).double()
     x = torch.randn(2, 3, 4, dtype=torch.float64)
-    torch.testing.assert_close(emb(x, offset=2), x + emb.embedding.weight[2:5])
+    torch.testing.assert_close(emb(x, offset=2), x + emb.weight[2:5])
+    assert list(emb.state_dict()) == ["weight"]  # GPT-2's wpe.weight when kept as wpe
     assert sum(p.numel() for p in emb.parameters()) == 20
     with pytest.raises(ValueError, match="max_len"):
         emb(x, offset=3)
@@ -103,3 +110,54 @@ def test_rope_works_beyond_max_len_and_in_float32():
 def test_rope_needs_an_even_head_dimension():
     with pytest.raises(ValueError, match="even"):
         RotaryEmbedding(5)
+
+
+@pytest.mark.parametrize("name", list(POSITIONAL_ENCODINGS))
+def test_registry_builds_each_encoding_for_a_model(name):
+    encoding = positional_encoding(name, d_model=16, n_heads=4, max_len=8)
+    assert isinstance(encoding, POSITIONAL_ENCODINGS[name])
+    x = torch.randn(2, 5, 4 if encoding.inside_attention else 16)  # a head's q/k, or embeddings
+    assert encoding(x, offset=1).shape == x.shape
+    model = Transformer(
+        TransformerConfig(
+            vocab_size=11, d_model=16, n_heads=4, n_encoder_layers=1, n_decoder_layers=1,
+            d_ff=32, dropout=0.0, positional=name, max_len=8,
+        )
+    )  # fmt: skip
+    assert model(torch.ones(2, 5, dtype=torch.long), torch.ones(2, 3, dtype=torch.long)).shape == (
+        2, 3, 11,
+    )  # fmt: skip
+
+
+def test_no_positional_encoding_changes_nothing():
+    x = torch.randn(2, 3, 4)
+    assert torch.equal(NoPositionalEncoding()(x, offset=7), x)
+
+
+class _Halved(nn.Module):
+    """A made-up encoding: one registry line is all a model needs to use it."""
+
+    inside_attention = False
+
+    @classmethod
+    def build(cls, d_model, n_heads, max_len):
+        return cls()
+
+    def forward(self, x, offset=0):
+        return x / 2
+
+
+def test_a_registered_encoding_is_used_by_the_transformer(monkeypatch):
+    monkeypatch.setitem(POSITIONAL_ENCODINGS, "halved", _Halved)
+    config = TransformerConfig(vocab_size=11, d_model=8, dropout=0.0, positional="halved")
+    model = Transformer(config)
+    tokens = torch.tensor([[3, 4]])
+    scaled = model.embedding(tokens) * math.sqrt(8)
+    torch.testing.assert_close(model.embed(tokens), scaled / 2)
+
+
+def test_an_unknown_encoding_is_refused_with_the_known_names():
+    with pytest.raises(ValueError, match="none, sinusoidal, learned, rope"):
+        positional_encoding("alibi", 16, 4, 8)
+    with pytest.raises(ValueError, match="not known"):
+        TransformerConfig(positional="alibi")

@@ -2,6 +2,7 @@ import pytest
 import torch
 
 from dlf.data.sequences import BOS, EOS, PAD, make_task
+from dlf.runs import Diverged
 from dlf.sampling import beam_search, generate
 from dlf.transformer import (
     Seq2Seq,
@@ -9,12 +10,14 @@ from dlf.transformer import (
     TrainSettings,
     Transformer,
     TransformerConfig,
+    chance_accuracy,
     decoder_step_fn,
     evaluate,
     greedy_decode,
     input_gradient_norms,
     make_batch,
     teacher_forced_logits,
+    token_accuracy,
     train,
 )
 
@@ -125,3 +128,36 @@ def test_vanishing_gradient_in_a_vanilla_rnn():
 def test_noam_settings_and_unknown_optimizer():
     with pytest.raises(ValueError, match="not known"):
         TrainSettings(optimizer="sgd")
+
+
+@pytest.mark.parametrize("name", list(MODELS))
+def test_token_accuracy_counts_argmax_hits_of_teacher_forcing(name):
+    model = MODELS[name]
+    pairs = TASK.test[:7]
+    batch = make_batch(TASK, pairs)
+    predicted = teacher_forced_logits(model, batch.src, batch.tgt_in).argmax(-1).tolist()
+    hits = [
+        p == y
+        for row_p, row_y in zip(predicted, batch.labels.tolist(), strict=True)
+        for p, y in zip(row_p, row_y, strict=True)
+        if y != PAD
+    ]
+    assert len(hits) == sum(len(t) + 1 for _, t in pairs)  # target tokens and EOS
+    assert token_accuracy(model, TASK, pairs, batch_size=3) == pytest.approx(sum(hits) / len(hits))
+    assert evaluate(model, TASK, pairs).token_accuracy == token_accuracy(model, TASK, pairs)
+
+
+def test_chance_accuracy_guesses_among_the_target_tokens():
+    token, exact = chance_accuracy(TASK, [("12", "21"), ("305", "503")])
+    assert token == pytest.approx(1 / 6)  # 1, 2, 3, 0, 5 and EOS
+    assert exact == pytest.approx((6.0**-3 + 6.0**-4) / 2)
+
+
+def test_a_nan_loss_stops_training_as_diverged():
+    torch.manual_seed(0)
+    model = Seq2Seq(Seq2SeqConfig(V, 8, 12, cell="rnn"))
+    with torch.no_grad():
+        model.embedding.weight[TASK.encode("7")[0]] = float("nan")
+    settings = TrainSettings(steps=50, batch_size=32, optimizer="adam", lr=1e-3)
+    with pytest.raises(Diverged, match=r"the loss became nan at step \d+; try a lower lr"):
+        train(model, TASK, settings)

@@ -23,9 +23,12 @@ from dlf.transformer.model import (
 )
 from dlf.transformer.multi_head import MultiHeadAttention
 from dlf.transformer.positional import (
+    POSITIONAL_ENCODINGS,
     LearnedPositionalEmbedding,
+    NoPositionalEncoding,
     RotaryEmbedding,
     SinusoidalPositionalEncoding,
+    positional_encoding,
 )
 from dlf.transformer.rnn import (
     BahdanauAttention,
@@ -40,6 +43,7 @@ from dlf.transformer.seq2seq_training import (
     Evaluation,
     TrainResult,
     TrainSettings,
+    chance_accuracy,
     decoder_step_fn,
     evaluate,
     greedy_decode,
@@ -47,6 +51,7 @@ from dlf.transformer.seq2seq_training import (
     make_batch,
     predict,
     teacher_forced_logits,
+    token_accuracy,
     torch_threads,
     train,
 )
@@ -71,6 +76,7 @@ __all__ = [
     "Seq2SeqConfig",
     "TrainResult",
     "TrainSettings",
+    "chance_accuracy",
     "decoder_step_fn",
     "evaluate",
     "greedy_decode",
@@ -78,6 +84,7 @@ __all__ = [
     "make_batch",
     "predict",
     "teacher_forced_logits",
+    "token_accuracy",
     "torch_threads",
     "train",
     "Decoder",
@@ -87,6 +94,8 @@ __all__ = [
     "LabelSmoothingLoss",
     "LearnedPositionalEmbedding",
     "MultiHeadAttention",
+    "NoPositionalEncoding",
+    "POSITIONAL_ENCODINGS",
     "PositionwiseFeedForward",
     "RotaryEmbedding",
     "SinusoidalPositionalEncoding",
@@ -101,5 +110,6 @@ __all__ = [
     "pad_batch",
     "padding_mask",
     "paper_optimizer",
+    "positional_encoding",
     "scaled_dot_product_attention",
 ]

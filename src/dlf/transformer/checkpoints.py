@@ -1,4 +1,4 @@
-"""Module 3's critical checkpoints, each proven by a number on random inputs in about a second.
+"""Module 3's critical checkpoints, each proven by a number on small random inputs.
 
 ``dlf checkpoints`` runs the list ``CHECKPOINTS``; each check returns ``Evidence(passed, figure)``.
 Everything runs in float64, so "equal" means equal to ~1e-12, not to float32 noise.

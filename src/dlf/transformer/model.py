@@ -19,21 +19,16 @@ from dlf.transformer.attention import causal_mask
 from dlf.transformer.decoder import Decoder
 from dlf.transformer.encoder import Encoder
 from dlf.transformer.multi_head import MultiHeadAttention
-from dlf.transformer.positional import (
-    LearnedPositionalEmbedding,
-    RotaryEmbedding,
-    SinusoidalPositionalEncoding,
-)
-
-POSITIONAL = ("sinusoidal", "learned", "rope", "none")
+from dlf.transformer.positional import POSITIONAL_ENCODINGS, positional_encoding
 
 
 @dataclass
 class TransformerConfig:
     """Hyper-parameters; the defaults are the paper's base model (Table 3, row "base").
 
-    ``positional``: "sinusoidal" (the paper), "learned", "rope" (rotary, inside self-attention)
-    or "none". ``max_len``: positions a learned embedding knows (others ignore it).
+    ``positional``: a name in ``POSITIONAL_ENCODINGS``: "sinusoidal" (the paper), "learned",
+    "rope" (rotary, inside self-attention), "none". ``max_len``: positions a learned embedding
+    knows (the others grow their tables on demand).
     ``norm_first``: pre-norm residual blocks instead of the paper's post-norm.
     """
 
@@ -51,10 +46,9 @@ class TransformerConfig:
     layer_norm_eps: float = 1e-5
 
     def __post_init__(self) -> None:
-        if self.positional not in POSITIONAL:
-            raise ValueError(
-                f"positional={self.positional!r} is not known: choose one of {POSITIONAL}"
-            )
+        if self.positional not in POSITIONAL_ENCODINGS:
+            known = ", ".join(POSITIONAL_ENCODINGS)
+            raise ValueError(f"positional={self.positional!r} is not known: choose one of {known}")
         if self.d_model % self.n_heads:
             raise ValueError(f"d_model={self.d_model} must be divisible by n_heads={self.n_heads}")
 
@@ -75,14 +69,10 @@ class Transformer(nn.Module):
         super().__init__()
         self.config = c = config
         self.embedding = nn.Embedding(c.vocab_size, c.d_model)
-        self.positions: nn.Module | None = None
-        rotary = None
-        if c.positional == "sinusoidal":
-            self.positions = SinusoidalPositionalEncoding(c.d_model, c.max_len)
-        elif c.positional == "learned":
-            self.positions = LearnedPositionalEmbedding(c.max_len, c.d_model)
-        elif c.positional == "rope":
-            rotary = RotaryEmbedding(c.d_model // c.n_heads, max_len=c.max_len)
+        encoding = positional_encoding(c.positional, c.d_model, c.n_heads, c.max_len)
+        # added to the embeddings, or handed to every self-attention layer (RoPE)
+        self.positions = None if encoding.inside_attention else encoding
+        rotary = encoding if encoding.inside_attention else None
         self.dropout = nn.Dropout(c.dropout)
         stack = dict(
             d_model=c.d_model,

@@ -5,9 +5,18 @@
   paper's alternative, "nearly identical results"); it knows no position beyond ``max_len``.
 - ``RotaryEmbedding`` (RoPE, Su et al. 2021): rotates queries and keys inside attention so that
   q_m . k_n depends on m - n only.
+- ``NoPositionalEncoding``: nothing; attention then sees a bag of tokens.
+
+``POSITIONAL_ENCODINGS`` names them all; a model builds the one its config names with
+``positional_encoding(name, d_model, n_heads, max_len)`` and reads ``inside_attention`` to know
+where it goes: added to the token embeddings (False), or applied to each head's queries and keys
+(True). A new encoding is a class here with ``inside_attention``, ``build`` and
+``forward(x, offset=0)``, plus one line in ``POSITIONAL_ENCODINGS``.
 """
 
 from __future__ import annotations
+
+from typing import ClassVar
 
 import torch
 from torch import Tensor, nn
@@ -38,6 +47,19 @@ def sinusoidal_table(n_positions: int, d_model: int, base: float = 10000.0) -> T
     return torch.stack((angles.sin(), angles.cos()), dim=-1).flatten(-2)  # interleave
 
 
+class NoPositionalEncoding(nn.Module):
+    """x unchanged: no positional information. ``forward(x, offset=0)``: (B, L, d) -> same."""
+
+    inside_attention: ClassVar[bool] = False
+
+    @classmethod
+    def build(cls, d_model: int, n_heads: int, max_len: int) -> NoPositionalEncoding:
+        return cls()
+
+    def forward(self, x: Tensor, offset: int = 0) -> Tensor:
+        return x
+
+
 class SinusoidalPositionalEncoding(nn.Module):
     """x + PE[offset : offset + L], with PE the fixed sinusoidal table (no parameters).
 
@@ -45,8 +67,18 @@ class SinusoidalPositionalEncoding(nn.Module):
     so sequences longer than ``max_len`` work (length extrapolation).
     """
 
+    inside_attention: ClassVar[bool] = False
+
+    @classmethod
+    def build(cls, d_model: int, n_heads: int, max_len: int) -> SinusoidalPositionalEncoding:
+        return cls(d_model, max_len)
+
     def __init__(self, d_model: int, max_len: int = 1024, base: float = 10000.0) -> None:
         super().__init__()
+        if d_model % 2:
+            raise ValueError(
+                f"sinusoids come in sin/cos pairs: d_model must be even, got {d_model}"
+            )
         self.d_model, self.max_len, self.base = d_model, max_len, base
         # A plain attribute, not a buffer: rebuilt from the float64 table for x's device and
         # dtype (no float64 buffer that a float32-only device such as MPS would refuse).
@@ -62,16 +94,24 @@ class SinusoidalPositionalEncoding(nn.Module):
 
 
 class LearnedPositionalEmbedding(nn.Module):
-    """x + P[offset : offset + L], with P a trained (max_len, d_model) table.
+    """x + P[offset : offset + L], with P a trained (max_len, d_model) table, ``weight``.
 
-    ``forward(x, offset=0)``: x (B, L, d_model) -> (B, L, d_model).
+    ``forward(x, offset=0)``: x (B, L, d_model) -> (B, L, d_model). The table is the module's
+    own ``weight``, so a GPT that keeps this module as ``transformer.wpe`` has GPT-2's name for
+    it, ``transformer.wpe.weight``.
     """
+
+    inside_attention: ClassVar[bool] = False
+
+    @classmethod
+    def build(cls, d_model: int, n_heads: int, max_len: int) -> LearnedPositionalEmbedding:
+        return cls(max_len, d_model)
 
     def __init__(self, max_len: int, d_model: int) -> None:
         super().__init__()
         self.max_len = max_len
-        self.embedding = nn.Embedding(max_len, d_model)
-        nn.init.normal_(self.embedding.weight, std=d_model**-0.5)
+        self.weight = nn.Parameter(torch.empty(max_len, d_model))
+        nn.init.normal_(self.weight, std=d_model**-0.5)
 
     def forward(self, x: Tensor, offset: int = 0) -> Tensor:
         end = offset + x.size(-2)
@@ -81,8 +121,7 @@ class LearnedPositionalEmbedding(nn.Module):
                 f"{end - 1} was asked for: raise max_len in the config (positions it never saw "
                 "in training stay untrained), or use 'sinusoidal' or 'rope' to extrapolate"
             )
-        positions = torch.arange(offset, end, device=x.device)
-        return x + self.embedding(positions).to(x.dtype)
+        return x + self.weight[offset:end].to(x.dtype)
 
 
 class RotaryEmbedding(nn.Module):
@@ -99,6 +138,12 @@ class RotaryEmbedding(nn.Module):
     ``forward(x, offset=0)``: x (..., L, d) with d = head dimension (even) -> same shape, row l
     rotated as position ``offset + l``.
     """
+
+    inside_attention: ClassVar[bool] = True
+
+    @classmethod
+    def build(cls, d_model: int, n_heads: int, max_len: int) -> RotaryEmbedding:
+        return cls(d_model // n_heads, max_len=max_len)
 
     def __init__(self, head_dim: int, base: float = 10000.0, max_len: int = 1024) -> None:
         super().__init__()
@@ -124,3 +169,25 @@ class RotaryEmbedding(nn.Module):
         x_even, x_odd = x[..., 0::2], x[..., 1::2]
         rotated = torch.stack((x_even * cos - x_odd * sin, x_even * sin + x_odd * cos), dim=-1)
         return rotated.flatten(-2)
+
+
+POSITIONAL_ENCODINGS: dict[str, type[nn.Module]] = {
+    "none": NoPositionalEncoding,
+    "sinusoidal": SinusoidalPositionalEncoding,
+    "learned": LearnedPositionalEmbedding,
+    "rope": RotaryEmbedding,
+}
+
+
+def positional_encoding(name: str, d_model: int, n_heads: int, max_len: int) -> nn.Module:
+    """The encoding registered as ``name``, built for a model of width ``d_model`` with
+    ``n_heads`` heads that knows ``max_len`` positions; ``.inside_attention`` says where it goes.
+
+    Example: ``positional_encoding("rope", 64, 4, 128)`` -> ``RotaryEmbedding(16, max_len=128)``;
+    an unknown name is a ValueError that lists the registered ones.
+    """
+    if name not in POSITIONAL_ENCODINGS:
+        raise ValueError(
+            f"no positional encoding named {name!r}; known: {', '.join(POSITIONAL_ENCODINGS)}"
+        )
+    return POSITIONAL_ENCODINGS[name].build(d_model, n_heads, max_len)

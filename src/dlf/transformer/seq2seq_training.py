@@ -5,6 +5,9 @@ by every Module 3 recipe and by both model families (``Transformer`` and the RNN
     labels         = target + [EOS]          (PAD where the row is shorter; ignored by the loss)
     loss           = LabelSmoothingLoss(logits, labels)
     exact match    = mean over examples of [greedy decoding of the source == target]
+    token accuracy = mean over label tokens of [argmax of the teacher-forced logits == label]
+
+A loss that is NaN or infinite stops training with ``dlf.runs.Diverged``.
 
 Batches hold examples of similar length (``bucket_by_length``), shuffled every epoch. Greedy
 decoding goes through a ``step_fn(ids, cache)`` as in :mod:`dlf.sampling`, batched over
@@ -25,6 +28,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from dlf.data.sequences import BOS, EOS, PAD, Seq2SeqTask
+from dlf.runs import check_finite
 from dlf.sampling import greedy
 from dlf.sampling.generate import StepFn
 from dlf.transformer.attention import causal_mask, padding_mask
@@ -159,11 +163,21 @@ def greedy_decode(model: nn.Module, src: Tensor, max_new_tokens: int) -> Tensor:
     return ids[:, 1:]
 
 
+def decoding_budget(source_length: int) -> int:
+    """How many tokens greedy decoding may write for a source of ``source_length`` tokens:
+    2 S + 12, more than any task's target needs.
+
+    The decoder reads BOS and every token written but the last: positions 0 .. 2 S + 11, so a
+    learned position table needs ``decoding_budget(S)`` rows. Example: ``5`` -> ``22``.
+    """
+    return 2 * source_length + 12
+
+
 def predict(
     model: nn.Module, task: Seq2SeqTask, sources: Sequence[str], batch_size: int = 250
 ) -> list[str]:
     """Greedy outputs for source strings, in batches of similar length; a batch is decoded for
-    up to 2 x (its longest source) + 12 tokens, more than any task's target needs."""
+    up to ``decoding_budget`` of its longest source."""
     was_training = model.training
     model.eval()
     order = sorted(range(len(sources)), key=lambda i: len(sources[i]))  # little padding
@@ -171,7 +185,7 @@ def predict(
     for start in range(0, len(order), batch_size):
         rows = order[start : start + batch_size]
         src, _ = pad_batch([task.encode(sources[i]) for i in rows], PAD)
-        generated = greedy_decode(model, src, 2 * src.size(1) + 12)
+        generated = greedy_decode(model, src, decoding_budget(src.size(1)))
         for i, ids in zip(rows, generated.tolist(), strict=True):
             by_index[i] = task.decode(ids)
     model.train(was_training)
@@ -180,11 +194,13 @@ def predict(
 
 @dataclass
 class Evaluation:
-    """Exact-match accuracy on a list of (source, target) pairs, and the outputs themselves."""
+    """Exact-match accuracy on a list of (source, target) pairs, the outputs themselves, and the
+    teacher-forced token accuracy (see ``token_accuracy``)."""
 
     accuracy: float
     predictions: list[str]
     pairs: list[tuple[str, str]]
+    token_accuracy: float = float("nan")
 
     @property
     def correct(self) -> list[bool]:
@@ -198,14 +214,52 @@ class Evaluation:
         return {n: sum(v) / len(v) for n, v in sorted(totals.items())}
 
 
+@torch.no_grad()
+def token_accuracy(
+    model: nn.Module, task: Seq2SeqTask, pairs: Sequence[tuple[str, str]], batch_size: int = 250
+) -> float:
+    """Fraction of label tokens (target + EOS) that the model ranks first given the true prefix:
+    mean over (example, position) of [argmax_v logits[b, i, v] == labels[b, i]], PAD excluded.
+
+    It rises long before exact match does: one wrong token in a string costs exact match the
+    whole string, token accuracy 1 / (length + 1). Example: target "12" predicted "1", "3",
+    EOS -> 2 of 3 tokens right.
+    """
+    was_training = model.training
+    model.eval()
+    right = total = 0
+    for start in range(0, len(pairs), batch_size):
+        batch = make_batch(task, pairs[start : start + batch_size])
+        predicted = teacher_forced_logits(model, batch.src, batch.tgt_in).argmax(-1)
+        counted = batch.labels != PAD
+        right += int((predicted == batch.labels)[counted].sum())
+        total += int(counted.sum())
+    model.train(was_training)
+    return right / max(total, 1)
+
+
+def chance_accuracy(task: Seq2SeqTask, pairs: Sequence[tuple[str, str]]) -> tuple[float, float]:
+    """(token accuracy, exact match) of guessing each output token uniformly among the V tokens
+    that targets use (their characters and EOS): 1 / V, and the mean of (1 / V)^(len(t) + 1).
+
+    Example: digit targets, V = 11: ``[("12", "21")]`` -> ``(1 / 11, 1 / 11**3)``.
+    """
+    alphabet = {ch for _, target in pairs for ch in target} | {"<eos>"}
+    token = 1 / len(alphabet)
+    exact = sum(token ** (len(t) + 1) for _, t in pairs) / max(len(pairs), 1)
+    return token, exact
+
+
 def evaluate(
     model: nn.Module, task: Seq2SeqTask, pairs: Sequence[tuple[str, str]], batch_size: int = 250
 ) -> Evaluation:
-    """Exact match = fraction of sources whose greedy output equals the target string."""
+    """Exact match = fraction of sources whose greedy output equals the target string; token
+    accuracy as in ``token_accuracy``."""
     pairs = list(pairs)
     predictions = predict(model, task, [s for s, _ in pairs], batch_size)
     hits = sum(p == t for p, (_, t) in zip(predictions, pairs, strict=True))
-    return Evaluation(hits / max(len(pairs), 1), predictions, pairs)
+    tokens = token_accuracy(model, task, pairs, batch_size)
+    return Evaluation(hits / max(len(pairs), 1), predictions, pairs, tokens)
 
 
 def training_batches(
@@ -240,7 +294,8 @@ def train(
 
     ``log(step, **metrics)`` (e.g. ``RunDir.log``) gets the mean train loss every
     ``log_every`` steps and, every ``eval_every`` steps, the exact match on the first
-    ``eval_examples`` test pairs. Leaves the model in eval mode.
+    ``eval_examples`` test pairs. Leaves the model in eval mode. A NaN or infinite loss raises
+    ``dlf.runs.Diverged`` before the step that would have used its gradients.
     """
     torch.manual_seed(settings.seed)
     if settings.optimizer == "noam":
@@ -261,6 +316,7 @@ def train(
         batch = make_batch(task, next(batches))
         logits = teacher_forced_logits(model, batch.src, batch.tgt_in)
         loss = loss_fn(logits, batch.labels)
+        value = check_finite(loss.item(), step, advice=f"try a lower lr than {settings.lr:g}")
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         if settings.grad_clip > 0:
@@ -268,7 +324,7 @@ def train(
         optimizer.step()
         if scheduler is not None:
             scheduler.step()
-        recent.append(loss.item())
+        recent.append(value)
         record: dict[str, float] = {}
         if step % settings.log_every == 0 or step == settings.steps:
             record["train_loss"] = sum(recent) / len(recent)
@@ -320,8 +376,8 @@ def input_gradient_norms(model: nn.Module, batch: Batch, output_position: int = 
 def torch_threads(n: int) -> Iterator[None]:
     """Use ``n`` intra-op threads inside the block (0 = leave as is), then restore.
 
-    The models of these recipes are tiny: one thread is fastest, and on a shared machine
-    PyTorch's spinning worker threads can make a run many times slower.
+    The models of these recipes are tiny: their matrix products are too small to share out, and
+    worker threads that wait by spinning take cores from other work.
     """
     before = torch.get_num_threads()
     if n > 0:

@@ -3,6 +3,7 @@ import pytest
 from dlf.recipes import CATALOG, get_recipe, run_recipe
 from dlf.transformer.recipes.positional_encodings import RECIPE
 from tests.report_checks import check_self_contained
+from tests.transformer.recipes.effects import every_effect_shown
 
 
 @pytest.mark.slow
@@ -14,6 +15,7 @@ def test_quick_setting_runs_and_reports(tmp_path):
     for encoding in ("none", "sinusoidal", "learned", "rope"):
         assert 0.0 <= summary[f"{encoding}_test"] <= 1.0
         assert 0.0 <= summary[f"{encoding}_test_long"] <= 1.0
+    assert every_effect_shown(summary) == 3  # each encoding far above none on reverse
     assert check_self_contained(run_dir.path / "report.html") == 2
 
 

@@ -3,6 +3,7 @@ import pytest
 from dlf.recipes import CATALOG, get_recipe, run_recipe
 from dlf.transformer.recipes.rnn_vs_transformer import MODELS, RECIPE
 from tests.report_checks import check_self_contained
+from tests.transformer.recipes.effects import every_effect_shown
 
 
 @pytest.mark.slow
@@ -14,12 +15,10 @@ def test_quick_setting_runs_and_reports(tmp_path):
     for task in config.tasks:
         for model in MODELS:
             assert 0.0 <= summary[f"{task}_{model}_test"] <= 1.0
-    # the vanishing gradient, measured at initialisation: the vanilla RNN's gradient from the
-    # first output to an input 12 steps away is far smaller than to the nearest input, the
-    # attention models' is not
-    assert summary["gradient_far_near_ratio_rnn_at"] < 1e-2
+    # the RNN's gradient vanishes with distance, the Transformer's does not, and the
+    # Transformer is ahead on the longest training strings of each task
+    assert every_effect_shown(summary) == 2 + len(config.tasks)
     assert summary["gradient_far_near_ratio_lstm-attention_at"] > 1e-1
-    assert summary["gradient_far_near_ratio_transformer_at"] > 1e-1
     assert check_self_contained(run_dir.path / "report.html") == len(config.tasks) + 1
 
 

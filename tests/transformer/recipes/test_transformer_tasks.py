@@ -3,6 +3,7 @@ import pytest
 from dlf.recipes import CATALOG, get_recipe, run_recipe
 from dlf.transformer.recipes.transformer_tasks import RECIPE, per_task
 from tests.report_checks import check_self_contained
+from tests.transformer.recipes.effects import every_effect_shown
 
 
 @pytest.mark.slow
@@ -19,6 +20,7 @@ def test_quick_setting_runs_and_reports(tmp_path):
     assert summary["min_test_exact_match"] == min(
         summary[f"{t}_test_exact_match"] for t in config.tasks
     )
+    assert every_effect_shown(summary) == len(config.tasks)  # each task far above guessing
     # one attention figure per task (every layer and head) and the learning curves
     assert check_self_contained(run_dir.path / "report.html") == len(config.tasks) + 1
     for task in config.tasks:

@@ -8,7 +8,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from torch import Tensor
 
-from dlf.runs import new_figure
+from dlf.runs import attention_heatmap, new_figure
 
 
 def attention_grid(
@@ -25,7 +25,8 @@ def attention_grid(
     """
     names = list(maps)
     n_heads = max(maps[n].shape[1] for n in names)
-    fig, axes = new_figure(n_heads, len(names), size=(2.1, 2.1))
+    fig = Figure(figsize=(2.6 * n_heads + 0.9, 2.6 * len(names)), layout="constrained")
+    axes = fig.subplots(len(names), n_heads, squeeze=False)
     for r, name in enumerate(names):
         weights = maps[name][row].float().numpy()  # (h, L, S)
         if name.startswith("encoder"):
@@ -37,12 +38,11 @@ def attention_grid(
         weights = weights[:, : len(queries), : len(keys)]
         for h in range(n_heads):
             ax = axes[r, h]
-            ax.imshow(weights[h], cmap="viridis", vmin=0.0, vmax=1.0)
-            ax.set_xticks(range(len(keys)), list(keys), fontsize=6)
-            ax.set_yticks(range(len(queries)), list(queries), fontsize=6)
             short = name.replace("layers.", "L").replace("_attn", "")
-            ax.set_title(f"{short} h{h}", fontsize=7)
-    fig.tight_layout()
+            image = attention_heatmap(
+                ax, weights[h], queries, keys, f"{short} h{h}", colorbar=False
+            )
+    fig.colorbar(image, ax=axes, shrink=0.6, label="attention weight")
     return fig
 
 

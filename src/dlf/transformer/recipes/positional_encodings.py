@@ -19,49 +19,95 @@ Each variant trains the same model on lengths ``min_len``-``max_len`` and is eva
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 
-from dlf.data.sequences import make_task
+from dlf.data.sequences import TASKS, Seq2SeqTask, make_task
 from dlf.recipes import Recipe
+from dlf.recipes.config import ranged
 from dlf.runs import RunDir, line_plot
-from dlf.transformer.model import POSITIONAL, Transformer, TransformerConfig, count_parameters
+from dlf.transformer.model import Transformer, TransformerConfig, count_parameters
+from dlf.transformer.positional import POSITIONAL_ENCODINGS
+from dlf.transformer.recipes.effects import learns_task, rate
 from dlf.transformer.recipes.figures import accuracy_by_length_plot, as_percent, merge_by_length
-from dlf.transformer.seq2seq_training import TrainSettings, evaluate, torch_threads, train
+from dlf.transformer.recipes.preflight import (
+    ENCODING_HELP,
+    check_lengths,
+    check_names,
+    check_transformer,
+)
+from dlf.transformer.seq2seq_training import (
+    Evaluation,
+    TrainSettings,
+    decoding_budget,
+    evaluate,
+    torch_threads,
+    train,
+)
 
 
 @dataclass
 class PositionalEncodingsConfig:
-    task: str = "reverse"
-    encodings: tuple[str, ...] = ("none", "sinusoidal", "learned", "rope")
-    n_train: int = 10000
-    n_test: int = 1000
-    min_len: int = 3
-    max_len: int = 10
-    long_len: int = 16
+    task: str = field(default="reverse", metadata={"help": f"one of: {', '.join(TASKS)}"})
+    encodings: tuple[str, ...] = field(
+        default=tuple(POSITIONAL_ENCODINGS), metadata={"help": ENCODING_HELP}
+    )
+    n_train: int = ranged(10000, ge=1)
+    n_test: int = ranged(1000, ge=1)
+    min_len: int = ranged(3, ge=1)
+    max_len: int = ranged(10, ge=1)
+    long_len: int = ranged(16, ge=2)
     # the model and its training, as in transformer-copy
-    d_model: int = 64
-    n_heads: int = 4
-    n_layers: int = 2
-    d_ff: int = 128
+    d_model: int = ranged(64, ge=2)
+    n_heads: int = ranged(4, ge=1)
+    n_layers: int = ranged(2, ge=1)
+    d_ff: int = ranged(128, ge=1)
     norm_first: bool = True
-    steps: int = 1500
-    batch_size: int = 64
-    lr: float = 1.0
-    warmup: int = 100
-    seed: int = 0
-    threads: int = 1
+    steps: int = ranged(1500, ge=1)
+    batch_size: int = ranged(64, ge=1)
+    lr: float = ranged(1.0, gt=0)
+    warmup: int = ranged(100, ge=1)
+    seed: int = ranged(0, ge=0)
+    threads: int = ranged(1, ge=0)
+
+
+AHEAD_BY = 0.25  # "far above none": at least this much more exact match, within training lengths
+EXACT_MATCH_AT_LEAST = 0.3  # without "none" to compare with: far above guessing
+
+
+def preflight(config: PositionalEncodingsConfig) -> None:
+    """Cross-field rules: a known task and encodings, the lengths, a model each encoding fits."""
+    check_names("task", [config.task], TASKS)
+    check_names("encodings", config.encodings, POSITIONAL_ENCODINGS)
+    check_lengths(config.min_len, config.max_len, config.long_len)
+    check_transformer(config.d_model, config.n_heads, config.encodings)
+
+
+def state_effects(run_dir: RunDir, task: Seq2SeqTask, tests: dict[str, Evaluation]) -> None:
+    """Each encoding far above none on the test split (or, without none, far above guessing)."""
+    if "none" not in tests:
+        for test in tests.values():
+            learns_task(run_dir, task, test, EXACT_MATCH_AT_LEAST)
+        return
+    none = tests["none"]
+    for encoding, test in tests.items():
+        if encoding == "none":
+            continue
+        run_dir.effect(
+            f"{task.name}: with {encoding} positions the model writes far more test outputs "
+            f"exactly right than with none (ahead by at least {100 * AHEAD_BY:.0f} points)",
+            test.accuracy - none.accuracy >= AHEAD_BY,
+            f"exact match {rate(test.accuracy)} vs {rate(none.accuracy)} with none; token "
+            f"accuracy {rate(test.token_accuracy)} vs {rate(none.token_accuracy)}",
+        )
 
 
 def run(config: PositionalEncodingsConfig, run_dir: RunDir) -> dict:
     c = config
-    unknown = [e for e in c.encodings if e not in POSITIONAL]
-    if unknown:
-        raise ValueError(f"unknown encodings {unknown}: choose from {POSITIONAL}")
     task = make_task(c.task, c.n_train, c.n_test, c.min_len, c.max_len, c.long_len, c.seed)
     summary: dict[str, float] = {}
-    curves, losses, rows = {}, {}, []
+    curves, losses, rows, tests = {}, {}, [], {}
     for encoding in c.encodings:
         with torch_threads(c.threads):
             torch.manual_seed(c.seed)
@@ -70,7 +116,7 @@ def run(config: PositionalEncodingsConfig, run_dir: RunDir) -> dict:
                     vocab_size=len(task.vocab), d_model=c.d_model, n_heads=c.n_heads,
                     n_encoder_layers=c.n_layers, n_decoder_layers=c.n_layers, d_ff=c.d_ff,
                     dropout=0.0, norm_first=c.norm_first, positional=encoding,
-                    max_len=2 * c.long_len + 16,  # greedy decoding runs up to 2 S + 13 steps
+                    max_len=decoding_budget(c.long_len),
                 )
             )  # fmt: skip
             settings = TrainSettings(
@@ -87,10 +133,12 @@ def run(config: PositionalEncodingsConfig, run_dir: RunDir) -> dict:
             test = evaluate(model, task, task.test)
             long = evaluate(model, task, task.test_long)
         run_dir.say(f"  test {as_percent(test.accuracy)}, longer {as_percent(long.accuracy)}")
+        tests[encoding] = test
         curves[encoding] = merge_by_length(test.accuracy_by_length(), long.accuracy_by_length())
         losses[encoding] = run_dir.series("train_loss", where={"encoding": encoding})
         summary[f"{encoding}_test"] = test.accuracy
         summary[f"{encoding}_test_long"] = long.accuracy
+        summary[f"{encoding}_test_token_accuracy"] = test.token_accuracy
         rows.append(
             [
                 encoding, count_parameters(model), as_percent(test.accuracy),
@@ -98,6 +146,7 @@ def run(config: PositionalEncodingsConfig, run_dir: RunDir) -> dict:
             ]
         )  # fmt: skip
 
+    state_effects(run_dir, task, tests)
     run_dir.table(
         f"{c.task}: exact match by positional encoding",
         ["encoding", "parameters", f"test ({c.min_len}-{c.max_len})",
@@ -141,16 +190,14 @@ RECIPE = Recipe(
     config=PositionalEncodingsConfig,
     run=run,
     quick={
-        "n_train": 500,
-        "n_test": 50,
-        "max_len": 5,
-        "long_len": 7,
+        "n_train": 2000,
+        "n_test": 100,
+        "max_len": 6,
+        "long_len": 8,
         "d_model": 32,
         "d_ff": 64,
         "n_layers": 1,
-        "steps": 25,
-        "batch_size": 32,
+        "steps": 300,
     },  # fmt: skip
-    # wall s: quick on an idle machine (make demo); full: load 10-15, CPU 153 s
-    durations={"quick": 0.7, "full": 1588.9},
+    preflight=preflight,
 )

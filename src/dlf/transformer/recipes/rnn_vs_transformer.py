@@ -24,22 +24,27 @@ Two measurements:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 
-from dlf.data.sequences import make_task
+from dlf.data.sequences import TASKS, make_task
 from dlf.recipes import Recipe
+from dlf.recipes.config import ranged
 from dlf.runs import RunDir, new_figure
 from dlf.transformer.model import Transformer, TransformerConfig, count_parameters
+from dlf.transformer.recipes.effects import rate
 from dlf.transformer.recipes.figures import accuracy_by_length_plot, as_percent, merge_by_length
+from dlf.transformer.recipes.preflight import check_lengths, check_names, check_transformer
 from dlf.transformer.seq2seq import Seq2Seq, Seq2SeqConfig
 from dlf.transformer.seq2seq_training import (
     TrainSettings,
+    decoding_budget,
     evaluate,
     input_gradient_norms,
     make_batch,
+    token_accuracy,
     torch_threads,
     train,
 )
@@ -49,33 +54,50 @@ MODELS = ("rnn", "lstm", "lstm-attention", "transformer")
 
 @dataclass
 class RNNvsTransformerConfig:
-    tasks: tuple[str, ...] = ("copy", "reverse")
-    models: tuple[str, ...] = MODELS
-    n_train: int = 10000
-    n_test: int = 1000
-    min_len: int = 2
-    max_len: int = 16
-    long_len: int = 22
+    tasks: tuple[str, ...] = field(
+        default=("copy", "reverse"), metadata={"help": f"any of: {', '.join(TASKS)}"}
+    )
+    models: tuple[str, ...] = field(
+        default=MODELS, metadata={"help": f"any of: {', '.join(MODELS)}"}
+    )
+    n_train: int = ranged(10000, ge=1)
+    n_test: int = ranged(1000, ge=1)
+    min_len: int = ranged(2, ge=1)
+    max_len: int = ranged(16, ge=1)
+    long_len: int = ranged(22, ge=2)
     # recurrent models
-    d_embedding: int = 64
-    d_hidden: int = 128
-    rnn_lr: float = 3e-3  # Adam, constant
+    d_embedding: int = ranged(64, ge=1)
+    d_hidden: int = ranged(128, ge=1)
+    rnn_lr: float = ranged(3e-3, gt=0)  # Adam, constant
     # the Transformer (as in transformer-copy)
-    d_model: int = 64
-    n_heads: int = 4
-    n_layers: int = 2
-    d_ff: int = 128
-    transformer_lr: float = 1.0  # scale of the warm-up schedule
-    warmup: int = 100
+    d_model: int = ranged(64, ge=2)
+    n_heads: int = ranged(4, ge=1)
+    n_layers: int = ranged(2, ge=1)
+    d_ff: int = ranged(128, ge=1)
+    transformer_lr: float = ranged(1.0, gt=0)  # scale of the warm-up schedule
+    warmup: int = ranged(100, ge=1)
     # training, the same for every model
-    steps: int = 1500
-    batch_size: int = 64
-    grad_clip: float = 1.0
+    steps: int = ranged(1500, ge=1)
+    batch_size: int = ranged(64, ge=1)
+    grad_clip: float = ranged(1.0, ge=0)  # max global gradient norm (0 = none)
     # the gradient measurement
-    gradient_len: int = 16
-    gradient_batch: int = 64
-    seed: int = 0
-    threads: int = 1
+    gradient_len: int = ranged(16, ge=2)
+    gradient_batch: int = ranged(64, ge=1)
+    seed: int = ranged(0, ge=0)
+    threads: int = ranged(1, ge=0)
+
+
+VANISHED_BELOW = 0.01  # far/near gradient ratio of the vanilla RNN at initialisation
+DIRECT_ABOVE = 0.1  # far/near gradient ratio of the Transformer at initialisation
+AHEAD_BY = 0.2  # token accuracy on the longest training strings, Transformer minus RNN
+
+
+def preflight(config: RNNvsTransformerConfig) -> None:
+    """Cross-field rules: known tasks and models, the lengths, a Transformer the library accepts."""
+    check_names("tasks", config.tasks, TASKS)
+    check_names("models", config.models, MODELS)
+    check_lengths(config.min_len, config.max_len, config.long_len)
+    check_transformer(config.d_model, config.n_heads, ["sinusoidal"])
 
 
 def build(kind: str, vocab_size: int, c: RNNvsTransformerConfig) -> torch.nn.Module:
@@ -86,11 +108,9 @@ def build(kind: str, vocab_size: int, c: RNNvsTransformerConfig) -> torch.nn.Mod
             TransformerConfig(
                 vocab_size=vocab_size, d_model=c.d_model, n_heads=c.n_heads,
                 n_encoder_layers=c.n_layers, n_decoder_layers=c.n_layers, d_ff=c.d_ff,
-                dropout=0.0, norm_first=True, max_len=2 * c.long_len + 8,
+                dropout=0.0, norm_first=True, max_len=decoding_budget(c.long_len),
             )
         )  # fmt: skip
-    if kind not in MODELS:
-        raise ValueError(f"model {kind!r} is not known: choose from {MODELS}")
     cell, _, attention = kind.partition("-")
     config = Seq2SeqConfig(vocab_size, c.d_embedding, c.d_hidden, cell, attention == "attention")
     return Seq2Seq(config)
@@ -117,15 +137,54 @@ def gradient_profile(model: torch.nn.Module, task, c: RNNvsTransformerConfig) ->
     return norms[::-1].copy()  # distance S - t = 1..S
 
 
+def state_effects(
+    run_dir: RunDir,
+    c: RNNvsTransformerConfig,
+    summary: dict[str, float],
+    far: dict[str, dict[str, float]],
+) -> None:
+    """The vanilla RNN's gradient vanishes with distance, the Transformer's does not, and the
+    Transformer is ahead of the RNN on the longest training strings (for the models run)."""
+    ratio = {k: summary.get(f"gradient_far_near_ratio_{k}_at") for k in c.models}
+    far_near = f"gradient at distance {c.gradient_len} / at distance 1"
+    if "rnn" in ratio:
+        run_dir.effect(
+            "in a vanilla RNN the gradient vanishes with distance: from the first output, the "
+            f"farthest input gets under {VANISHED_BELOW:.0%} of the gradient of the nearest "
+            "(at initialisation)",
+            ratio["rnn"] < VANISHED_BELOW,
+            f"{far_near}: {ratio['rnn']:.1e}",
+        )
+    if "transformer" in ratio:
+        run_dir.effect(
+            "attention connects every input directly: in the Transformer the farthest input "
+            f"gets at least {DIRECT_ABOVE:.0%} of the gradient of the nearest (at initialisation)",
+            ratio["transformer"] > DIRECT_ABOVE,
+            f"{far_near}: {ratio['transformer']:.1e}",
+        )
+    if {"rnn", "transformer"} <= set(c.models):
+        for task_name, by_model in far.items():
+            ahead = by_model["transformer"] - by_model["rnn"]
+            run_dir.effect(
+                f"{task_name}: on the longest training strings the Transformer predicts far "
+                "more of the tokens right than the vanilla RNN (ahead by at least "
+                f"{100 * AHEAD_BY:.0f} points of token accuracy)",
+                ahead >= AHEAD_BY,
+                f"length {c.max_len}: token accuracy {rate(by_model['transformer'])} "
+                f"(Transformer) vs {rate(by_model['rnn'])} (RNN)",
+            )
+
+
 def run(config: RNNvsTransformerConfig, run_dir: RunDir) -> dict:
     c = config
     summary: dict[str, float] = {}
     curves: dict[str, dict[str, dict[int, float]]] = {}
     gradients: dict[str, dict[str, np.ndarray]] = {"at initialisation": {}, "after training": {}}
+    far: dict[str, dict[str, float]] = {}  # token accuracy on the longest training strings
     rows = []
     for task_name in c.tasks:
         task = make_task(task_name, c.n_train, c.n_test, c.min_len, c.max_len, c.long_len, c.seed)
-        curves[task_name] = {}
+        curves[task_name], far[task_name] = {}, {}
         for kind in c.models:
             with torch_threads(c.threads):
                 model = build(kind, len(task.vocab), c)
@@ -135,12 +194,15 @@ def run(config: RNNvsTransformerConfig, run_dir: RunDir) -> dict:
                 result = train(model, task, settings_for(kind, c))
                 test = evaluate(model, task, task.test)
                 long = evaluate(model, task, task.test_long)
+                longest = [pair for pair in task.test if len(pair[0]) == c.max_len]
+                far[task_name][kind] = token_accuracy(model, task, longest)
                 if task_name == c.tasks[0]:
                     gradients["after training"][kind] = gradient_profile(model, task, c)
             by_length = test.accuracy_by_length()
             curves[task_name][kind] = merge_by_length(by_length, long.accuracy_by_length())
             summary[f"{task_name}_{kind}_test"] = test.accuracy
             summary[f"{task_name}_{kind}_test_long"] = long.accuracy
+            summary[f"{task_name}_{kind}_token_accuracy_at_max_len"] = far[task_name][kind]
             run_dir.log(
                 len(rows), task=task_name, model=kind, test_exact_match=test.accuracy,
                 test_long_exact_match=long.accuracy, final_train_loss=result.final_loss,
@@ -189,6 +251,7 @@ def run(config: RNNvsTransformerConfig, run_dir: RunDir) -> dict:
         "largest value (log scale). A straight falling line is geometric decay: vanishing "
         "gradients.",
     )
+    state_effects(run_dir, c, summary, far)
     ratios = [
         [kind] + [f"{summary[f'gradient_far_near_ratio_{kind}_{w}']:.1e}" for w in ("at", "after")]
         for kind in c.models
@@ -224,7 +287,7 @@ RECIPE = Recipe(
     quick={
         "tasks": ("copy",),
         "n_train": 500,
-        "n_test": 60,
+        "n_test": 200,
         "min_len": 2,
         "max_len": 6,
         "long_len": 8,
@@ -233,11 +296,10 @@ RECIPE = Recipe(
         "d_model": 32,
         "d_ff": 64,
         "n_layers": 1,
-        "steps": 30,
+        "steps": 300,
         "batch_size": 32,
         "gradient_len": 12,
         "gradient_batch": 8,
     },  # fmt: skip
-    # wall s: quick on an idle machine (make demo); full: load 10-15, CPU 288 s
-    durations={"quick": 0.7, "full": 2199.4},
+    preflight=preflight,
 )

@@ -13,15 +13,18 @@ decoding through :mod:`dlf.sampling`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal
+from dataclasses import dataclass, field
 
 import torch
 
 from dlf.data.sequences import make_task
 from dlf.recipes import Recipe
+from dlf.recipes.config import ranged
 from dlf.runs import RunDir, line_plot
+from dlf.runs.architecture import add_architecture
+from dlf.transformer.configs import transformer_diagram
 from dlf.transformer.model import Transformer, TransformerConfig, count_parameters
+from dlf.transformer.recipes.effects import learns_task
 from dlf.transformer.recipes.figures import (
     accuracy_by_length_plot,
     as_percent,
@@ -29,8 +32,10 @@ from dlf.transformer.recipes.figures import (
     merge_by_length,
     tokens_of,
 )
+from dlf.transformer.recipes.preflight import ENCODING_HELP, check_lengths, check_transformer
 from dlf.transformer.seq2seq_training import (
     TrainSettings,
+    decoding_budget,
     evaluate,
     make_batch,
     teacher_forced_logits,
@@ -42,28 +47,37 @@ from dlf.transformer.seq2seq_training import (
 @dataclass
 class TransformerCopyConfig:
     # the task: digit strings of min_len..max_len digits; test_long has max_len+1..long_len
-    n_train: int = 10000
-    n_test: int = 1000
-    min_len: int = 3
-    max_len: int = 10
-    long_len: int = 14
+    n_train: int = ranged(10000, ge=1)
+    n_test: int = ranged(1000, ge=1)
+    min_len: int = ranged(3, ge=1)
+    max_len: int = ranged(10, ge=1)
+    long_len: int = ranged(14, ge=2)
     # the model (the paper's base model is d_model 512, 8 heads, 6+6 layers, d_ff 2048)
-    d_model: int = 64
-    n_heads: int = 4
-    n_layers: int = 2  # encoder layers = decoder layers
-    d_ff: int = 128
-    dropout: float = 0.0
+    d_model: int = ranged(64, ge=2)
+    n_heads: int = ranged(4, ge=1)
+    n_layers: int = ranged(2, ge=1)  # encoder layers = decoder layers
+    d_ff: int = ranged(128, ge=1)
+    dropout: float = ranged(0.0, ge=0, lt=1)
     norm_first: bool = True  # pre-norm: trains at a higher rate without diverging
-    positional: Literal["sinusoidal", "learned", "rope", "none"] = "sinusoidal"
+    positional: str = field(default="sinusoidal", metadata={"help": ENCODING_HELP})
     # training
-    steps: int = 1500
-    batch_size: int = 64
-    lr: float = 1.0  # scales the warm-up schedule: peak lr = lr / sqrt(d_model * warmup)
-    warmup: int = 100
-    label_smoothing: float = 0.0
-    eval_every: int = 250
-    seed: int = 0
-    threads: int = 1  # intra-op threads (0 = PyTorch's default); 1 is fastest for tiny models
+    steps: int = ranged(1500, ge=1)
+    batch_size: int = ranged(64, ge=1)
+    lr: float = ranged(1.0, gt=0)  # peak learning rate = lr / sqrt(d_model * warmup)
+    warmup: int = ranged(100, ge=1)
+    label_smoothing: float = ranged(0.0, ge=0, lt=1)
+    eval_every: int = ranged(250, ge=0)  # steps between exact-match checks (0 = only at the end)
+    seed: int = ranged(0, ge=0)
+    threads: int = ranged(1, ge=0)  # intra-op threads (0 = PyTorch's default); 1 suits tiny models
+
+
+EXACT_MATCH_AT_LEAST = 0.5  # the claim of the quick setting: most unseen strings copied exactly
+
+
+def preflight(config: TransformerCopyConfig) -> None:
+    """Cross-field rules: the lengths, and a Transformer the library accepts."""
+    check_lengths(config.min_len, config.max_len, config.long_len)
+    check_transformer(config.d_model, config.n_heads, [config.positional])
 
 
 def run(config: TransformerCopyConfig, run_dir: RunDir) -> dict:
@@ -76,7 +90,7 @@ def run(config: TransformerCopyConfig, run_dir: RunDir) -> dict:
                 vocab_size=len(task.vocab), d_model=c.d_model, n_heads=c.n_heads,
                 n_encoder_layers=c.n_layers, n_decoder_layers=c.n_layers, d_ff=c.d_ff,
                 dropout=c.dropout, positional=c.positional, norm_first=c.norm_first,
-                max_len=2 * c.long_len + 8,
+                max_len=decoding_budget(c.long_len),
             )
         )  # fmt: skip
         settings = TrainSettings(
@@ -97,6 +111,7 @@ def run(config: TransformerCopyConfig, run_dir: RunDir) -> dict:
         model.record_attention(False)
 
     run_dir.say(f"test exact match {as_percent(test.accuracy)}, longer {as_percent(long.accuracy)}")
+    learns_task(run_dir, task, test, EXACT_MATCH_AT_LEAST)
     run_dir.figure(
         "learning_curve",
         line_plot({"train loss": run_dir.series("train_loss")}, "step", "cross-entropy", logy=True),
@@ -120,6 +135,7 @@ def run(config: TransformerCopyConfig, run_dir: RunDir) -> dict:
         caption="Exact match by source length: test (lengths seen in training) and test_long "
         "(longer). The model has never produced an output longer than max_len + 1 tokens.",
     )
+    add_architecture(run_dir, transformer_diagram(model, title="Transformer (copy)"))
     cross = {k: v for k, v in maps.items() if k.endswith("cross_attn")}
     src, tgt = example
     run_dir.figure(
@@ -154,6 +170,7 @@ def run(config: TransformerCopyConfig, run_dir: RunDir) -> dict:
     return {
         "test_exact_match": test.accuracy,
         "test_long_exact_match": long.accuracy,
+        "test_token_accuracy": test.token_accuracy,
         "final_train_loss": result.final_loss,
         "parameters": count_parameters(model),
         "train_seconds": round(result.seconds, 1),
@@ -173,9 +190,8 @@ RECIPE = Recipe(
         "long_len": 8,
         "d_model": 32,
         "d_ff": 64,
-        "steps": 120,
+        "steps": 250,
         "eval_every": 0,
     },  # fmt: skip
-    # wall s: quick on an idle machine (make demo); full: load 10-15, CPU 36 s
-    durations={"quick": 1.6, "full": 350.5},
+    preflight=preflight,
 )
