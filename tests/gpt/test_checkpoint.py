@@ -6,6 +6,7 @@ import json
 
 import pytest
 import torch
+from safetensors.torch import load_file, save_file
 
 from dlf.gpt.checkpoint import (
     load_gpt,
@@ -39,7 +40,7 @@ def test_round_trip_weights_optimizer_and_rng(tmp_path):
     assert manifest["step"] == 2 and manifest["note"] == "x"
     loaded = load_gpt(tmp_path)
     assert loaded.config == model.config
-    assert loaded.lm_head.weight is loaded.wte.weight  # still tied after loading
+    assert loaded.lm_head.weight is loaded.transformer.wte.weight  # still tied after loading
     for (name, p), q in zip(model.state_dict().items(), loaded.state_dict().values(), strict=True):
         assert torch.equal(p, q), name
     tensors = read_state_tensors(manifest)
@@ -66,3 +67,26 @@ def test_files_are_safetensors_and_json_and_old_steps_are_removed(tmp_path):
 def test_a_folder_without_checkpoint_is_a_clear_error(tmp_path):
     with pytest.raises(FileNotFoundError, match="no GPT checkpoint"):
         load_gpt(tmp_path)
+
+
+def version_1_name(name: str) -> str:
+    """The name a version 1 checkpoint gave a weight (before GPT-2's names)."""
+    name = name.replace("transformer.wpe.", "wpe.embedding.").removeprefix("transformer.")
+    return name.replace(".mlp.c_fc.", ".mlp.W_1.").replace(".mlp.c_proj.", ".mlp.W_2.")
+
+
+def test_a_version_1_checkpoint_loads_by_its_old_names(tmp_path):
+    model, optimizer = trained_pair(seed=0)
+    save_checkpoint(tmp_path, model, optimizer, 2, {}, {})
+    manifest = read_manifest(tmp_path)
+    path = tmp_path / manifest["model_file"]
+    state = load_file(str(path))
+    assert "transformer.h.0.mlp.c_fc.weight" in state and "lm_head.weight" not in state
+    old = {version_1_name(k): v for k, v in state.items()}
+    assert {"wte.weight", "wpe.embedding.weight", "h.0.mlp.W_1.weight", "ln_f.bias"} <= set(old)
+    save_file(old, str(path))
+    (tmp_path / "checkpoint.json").write_text(json.dumps({**manifest, "version": 1}))
+    loaded = load_gpt(tmp_path)
+    for name, value in model.state_dict().items():
+        assert torch.equal(loaded.state_dict()[name], value), name
+    assert loaded.lm_head.weight is loaded.transformer.wte.weight

@@ -35,28 +35,30 @@ def test_parameter_count_formula(bias):
 
 def test_lm_head_is_tied_to_token_embedding():
     model = tiny_gpt()
-    assert model.lm_head.weight is model.wte.weight
-    assert model.lm_head.weight.data_ptr() == model.wte.weight.data_ptr()
+    wte = model.transformer.wte
+    assert model.lm_head.weight is wte.weight
+    assert model.lm_head.weight.data_ptr() == wte.weight.data_ptr()
 
 
 def test_gpt2_initialisation():
     torch.manual_seed(0)
     model = GPT(GPTConfig(block_size=64, vocab_size=512, n_layer=4, n_head=4, n_embd=256))
     residual_std = 0.02 / math.sqrt(2 * 4)
-    for block in model.h:
-        for w in (block.attn.c_proj.weight, block.mlp.W_2.weight):
+    for block in model.transformer.h:
+        for w in (block.attn.c_proj.weight, block.mlp.c_proj.weight):
             assert w.std().item() == pytest.approx(residual_std, rel=0.05)
         assert block.attn.c_attn.weight.std().item() == pytest.approx(0.02, rel=0.05)
-        assert block.mlp.W_1.bias.abs().max().item() == 0.0
+        assert block.mlp.c_fc.bias.abs().max().item() == 0.0
         assert torch.equal(block.ln_1.weight, torch.ones(256))
-    assert model.wte.weight.std().item() == pytest.approx(0.02, rel=0.05)
-    assert model.wpe.embedding.weight.std().item() == pytest.approx(0.02, rel=0.05)
+    assert model.transformer.wte.weight.std().item() == pytest.approx(0.02, rel=0.05)
+    assert model.transformer.wpe.weight.std().item() == pytest.approx(0.02, rel=0.05)
 
 
 def embedding_gradient(model: GPT, idx: torch.Tensor, t: int) -> torch.Tensor:
     """d(sum of logits at position t) / d(input embeddings), shape (B, T, C)."""
     captured = []
-    handle = model.wte.register_forward_hook(lambda module, inputs, output: captured.append(output))
+    wte = model.transformer.wte
+    handle = wte.register_forward_hook(lambda module, inputs, output: captured.append(output))
     logits, _ = model(idx)
     handle.remove()
     (grad,) = torch.autograd.grad(logits[:, t].sum(), captured[0])
@@ -135,7 +137,8 @@ def test_optimizer_decays_matrices_only():
     assert all(p.dim() >= 2 for p in decay["params"])
     assert all(p.dim() == 1 for p in no_decay["params"])
     decayed = {id(p) for p in decay["params"]}
-    assert id(model.wte.weight) in decayed and id(model.wpe.embedding.weight) in decayed
+    assert id(model.transformer.wte.weight) in decayed
+    assert id(model.transformer.wpe.weight) in decayed
     n = sum(p.numel() for g in optimizer.param_groups for p in g["params"])
     assert n == model.num_params(non_embedding=False)  # the tied matrix once
     assert optimizer.defaults["betas"] == (0.9, 0.95)

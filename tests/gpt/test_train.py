@@ -124,7 +124,7 @@ def test_nan_stops_the_run_and_keeps_the_last_good_checkpoint(
     def log(step, **metrics):
         if step == 3 and "loss" in metrics:  # weights blow up after step 3
             with torch.no_grad():
-                model.ln_f.weight.fill_(math.nan)
+                model.transformer.ln_f.weight.fill_(math.nan)
 
     config = dataclasses.replace(TINY, checkpoint_interval=checkpoint_interval, eval_interval=100)
     with pytest.raises(NonFiniteLossError, match=message):
@@ -150,4 +150,4 @@ def test_bf16_autocast_option_trains():
     config = dataclasses.replace(TINY, max_steps=3, precision="bf16", eval_interval=3)
     result = train(model, train_tokens, val_tokens, config)
     assert all(math.isfinite(loss) for _, loss in result.losses)
-    assert model.wte.weight.dtype == torch.float32  # autocast, not a bf16 model
+    assert model.transformer.wte.weight.dtype == torch.float32  # autocast, not a bf16 model

@@ -3,18 +3,21 @@ from dlf.learn import get_exercise
 from .helpers import assert_caught, grade_text, planted_test
 
 NAME = "gpt"
-EMBED = "x = self.drop(self.wpe(self.wte(idx), offset=past))"
-TIE = "        self.lm_head.weight = self.wte.weight  # tied: one matrix, counted once\n"
+POSITIONS = "positions = torch.arange(past, past + T, device=idx.device)"
+EMBED = "self.transformer.wte(idx) + self.transformer.wpe(positions)"
+TIE = (
+    "        self.lm_head.weight = self.transformer.wte.weight  # tied: one matrix, counted once\n"
+)
 BLOCKS = "x, kv = block(x, None if kv_cache is None else kv_cache[i])"
 
 PLANTED = [  # (text of the solution, the learner's version, the diagnosis it must get)
-    (EMBED, EMBED.replace(", offset=past", ""), "the positions start at 0 despite the cache"),
-    ("return self.lm_head(self.ln_f(x))", "return self.lm_head(x)", "ln_f is missing"),
+    (POSITIONS, POSITIONS.replace("past, past + T", "0, T"), "the positions start at 0 despite"),
+    ("return self.lm_head(self.transformer.ln_f(x))", "return self.lm_head(x)", "ln_f is missing"),
     (TIE, "", "lm_head has its own weight"),
     ("config.vocab_size, bias=False)", "config.vocab_size)", "lm_head has a bias"),
     (BLOCKS, BLOCKS.replace("kv_cache[i]", "kv_cache[0]"), "every block gets layer 0's cache"),
     (BLOCKS, BLOCKS.replace("None if kv_cache is None else kv_cache[i]", "None"), "cache is not"),
-    (EMBED, EMBED.replace("self.wpe(self.wte(idx), offset=past)", "self.wte(idx)"), "no position"),
+    (EMBED, "self.transformer.wte(idx)", "no position"),
     ("        self.apply(init_gpt2_weights)\n", "", "call self.apply(init_gpt2_weights)"),
     ("0.02 / math.sqrt(2 * config.n_layer)", "0.02", "the residual projections are not scaled"),
 ]
@@ -27,15 +30,15 @@ def test_an_untied_lm_head_fails_the_count_and_the_tying_check(tmp_path):
     grade = assert_caught(NAME, TIE, "", "lm_head has its own weight", tmp_path)
     failing = [c.what for c in grade.checks if not c.passed]
     assert "parameters of GPT-2 small (GPTConfig()): 124,439,808" in failing
-    assert "lm_head.weight is wte.weight (weight tying)" in failing
+    assert "lm_head.weight is transformer.wte.weight (weight tying)" in failing
 
 
 def test_other_names_stop_before_the_logits(tmp_path):
-    text = get_exercise(NAME).solution.replace("self.ln_f", "self.norm")
+    text = get_exercise(NAME).solution.replace("ln_f", "norm")
     grade = grade_text(NAME, text, tmp_path)
     failing = [c for c in grade.checks if not c.passed]
     assert failing[0].what.startswith("the modules have dlf's names")
-    assert "'ln_f.weight'" in failing[0].detail
+    assert "'transformer.ln_f.weight'" in failing[0].detail
     assert not any(c.what == "logits" for c in grade.checks)
 
 

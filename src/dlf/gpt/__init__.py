@@ -1,7 +1,8 @@
 """Module 4: language models: tokenizers, the GPT, and its training (one process or DDP).
 
-Read in this order: tokenizer -> model -> data -> train (-> checkpoint, distributed); then,
-for your own text: text -> trained (load a run, loss and perplexity) -> stream -> generation.
+Read in this order: tokenizer -> model (-> pretrained: GPT-2's own weights) -> data -> train
+(-> checkpoint, distributed); then, for your own text: text -> trained (load a run, loss and
+perplexity) -> stream -> generation.
 The training loop is ``dlf.gpt.train.train``. The torch-based names are imported on first use
 (PEP 562), so ``dlf.gpt.tokenizer`` stays free of torch.
 """

@@ -4,13 +4,15 @@ A checkpoint folder holds
 
 - ``checkpoint.json``: format, step, the model and training configs, the optimizer's param
   groups (hyper-parameters), the batch sampler's position, and the names of the two files below;
-- ``model-<step>.safetensors``: the model weights (the tied lm_head is stored once, as ``wte``);
+- ``model-<step>.safetensors``: the model weights, by GPT-2's names (the tied lm_head is stored
+  once, as ``transformer.wte``);
 - ``state-<step>.safetensors``: the AdamW moments (``optimizer.<param index>.<name>``) and the
   random-number-generator states of every process (``rng.torch.<rank>``, ``rng.cuda.<rank>``).
 
 Every file is written atomically, the JSON last: until it is replaced, it names the previous
 step's files, which are deleted only afterwards. A run stopped at any moment leaves a complete
-checkpoint behind.
+checkpoint behind. Version 1 files named the weights otherwise (``wte.weight``,
+``h.0.mlp.W_1.weight``): they load, renamed by :func:`gpt2_name`.
 """
 
 from __future__ import annotations
@@ -30,8 +32,17 @@ from dlf.gpt.model import GPT, GPTConfig
 from dlf.runs import atomic_write_bytes, atomic_write_json
 
 FORMAT = "dlf.gpt.checkpoint"
-VERSION = 1
-TIED = ("lm_head.weight",)  # the same tensor as wte.weight
+VERSION = 2
+READABLE = (1, 2)
+TIED = ("lm_head.weight",)  # the same tensor as transformer.wte.weight
+# Version 1's names -> version 2's (GPT-2's), applied in this order to the start of a name.
+V1_RENAMES = (
+    ("wpe.embedding.", "transformer.wpe."),
+    ("wte.", "transformer.wte."),
+    ("h.", "transformer.h."),
+    ("ln_f.", "transformer.ln_f."),
+)
+V1_MLP_RENAMES = ((".mlp.W_1.", ".mlp.c_fc."), (".mlp.W_2.", ".mlp.c_proj."))
 
 
 def model_state_bytes(model: nn.Module) -> bytes:
@@ -40,9 +51,28 @@ def model_state_bytes(model: nn.Module) -> bytes:
     return save_safetensors(state, metadata={"format": FORMAT})
 
 
+def gpt2_name(name: str) -> str:
+    """The GPT-2 name of a weight named by a version 1 checkpoint; other names unchanged.
+
+    Example: ``"h.0.mlp.W_1.weight"`` -> ``"transformer.h.0.mlp.c_fc.weight"``,
+    ``"wpe.embedding.weight"`` -> ``"transformer.wpe.weight"``.
+    """
+    for old, new in V1_RENAMES:
+        if name.startswith(old):
+            name = new + name[len(old) :]
+            break
+    for old, new in V1_MLP_RENAMES:
+        name = name.replace(old, new)
+    return name
+
+
 def load_model_state(model: nn.Module, data: bytes) -> None:
-    """Load weights written by :func:`model_state_bytes` into ``model`` (same shapes)."""
-    missing, unexpected = model.load_state_dict(load_safetensors(data), strict=False)
+    """Load weights written by :func:`model_state_bytes` into ``model`` (same shapes); a
+    version 1 file's names are renamed (:func:`gpt2_name`)."""
+    state = load_safetensors(data)
+    if not any(name.startswith("transformer.") for name in state):
+        state = {gpt2_name(name): value for name, value in state.items()}
+    missing, unexpected = model.load_state_dict(state, strict=False)
     missing = [k for k in missing if k not in TIED]
     if missing or unexpected:
         raise ValueError(
@@ -124,8 +154,10 @@ def read_manifest(folder: str | os.PathLike) -> dict[str, Any]:
             "training run that saved at least one checkpoint"
         )
     manifest = json.loads(path.read_text(encoding="utf-8"))
-    if manifest.get("format") != FORMAT or manifest.get("version") != VERSION:
-        raise ValueError(f"{path} is not a {FORMAT} version {VERSION} file")
+    if manifest.get("format") != FORMAT or manifest.get("version") not in READABLE:
+        raise ValueError(
+            f"{path} is not a {FORMAT} file of version {' or '.join(map(str, READABLE))}"
+        )
     manifest["folder"] = str(folder)
     return manifest
 

@@ -85,7 +85,8 @@ def check_causal_masking() -> Evidence:
         model = tiny_gpt(attention=attention).eval()
         T = model.config.block_size
         captured: list[torch.Tensor] = []
-        hook = model.wte.register_forward_hook(lambda m, i, out, kept=captured: kept.append(out))
+        wte = model.transformer.wte
+        hook = wte.register_forward_hook(lambda m, i, out, kept=captured: kept.append(out))
         idx = torch.randint(0, model.config.vocab_size, (1, T), generator=torch.Generator())
         logits, _ = model(idx)
         hook.remove()

@@ -1,19 +1,22 @@
 """A decoder-only Transformer language model: GPT-2 (Radford et al. 2019), after nanoGPT.
 
     h_0 = W_te[x] + W_pe[0..T-1]                      token + learned position embeddings
-    h_l = h_{l-1} + Attn(LN(h_{l-1}))                 pre-norm causal self-attention
-    h_l = h_l + MLP(LN(h_l))                          GELU MLP, 4x wide
+    h_l = h_{l-1} + Attn(LN_1(h_{l-1}))               pre-norm causal self-attention
+    h_l = h_l + MLP(LN_2(h_l))                        GELU MLP, 4x wide
     logits = LN_f(h_L) W_te^T                         lm_head tied to the token embedding
 
-The attention and the MLP are Module 3's (``dlf.transformer``): ``scaled_dot_product_attention``
-under a ``causal_mask``, ``PositionwiseFeedForward`` with GELU, ``residual`` in pre-norm form and
-``LearnedPositionalEmbedding``. What is GPT's own: one fused q/k/v projection (GPT-2's ``c_attn``),
-a KV cache for generation, weight tying and GPT-2's initialisation.
+The modules carry GPT-2's names, so ``state_dict()`` has GPT-2's keys (``transformer.wte``,
+``transformer.wpe``, ``transformer.h.N.ln_1``, ``attn.c_attn``, ``attn.c_proj``, ``ln_2``,
+``mlp.c_fc``, ``mlp.c_proj``, ``transformer.ln_f``, ``lm_head``) and Hugging Face's GPT-2
+weights load by name (``dlf.gpt.pretrained``). The attention is Module 3's
+``scaled_dot_product_attention`` under a ``causal_mask``; what is GPT's own: one fused q/k/v
+projection (``c_attn``), a KV cache for generation, weight tying and GPT-2's initialisation.
 """
 
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass
 from typing import Literal
 
@@ -22,9 +25,6 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from dlf.transformer.attention import causal_mask, scaled_dot_product_attention
-from dlf.transformer.blocks import residual
-from dlf.transformer.feed_forward import PositionwiseFeedForward
-from dlf.transformer.positional import LearnedPositionalEmbedding
 
 # One (k, v) pair per layer, each (B, n_head, S, head_dim): the keys and values of the S tokens
 # seen so far. A plain tuple, so dlf.sampling.beam_search reorders its rows without help.
@@ -37,9 +37,10 @@ class GPTConfig:
 
     ``attention``: "ours" (``dlf.transformer.scaled_dot_product_attention`` with a boolean
     causal mask) or "fused" (``torch.nn.functional.scaled_dot_product_attention``; the same
-    numbers up to rounding; on the project's CPU at T = 64 as fast in float32 and 1.6x slower
-    under bf16 autocast). ``bias``: biases in the Linear and LayerNorm layers (GPT-2: True).
+    numbers up to rounding). ``bias``: biases in the Linear and LayerNorm layers (GPT-2: True).
     ``dropout``: on the embeddings, the attention weights and each residual branch.
+    ``gelu``: "exact" (erf) or "tanh", the approximation
+    0.5 x (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3))) that GPT-2 was trained with.
     """
 
     block_size: int = 1024
@@ -50,6 +51,7 @@ class GPTConfig:
     dropout: float = 0.0
     bias: bool = True
     attention: Literal["ours", "fused"] = "ours"
+    gelu: Literal["exact", "tanh"] = "exact"
 
     def __post_init__(self):
         if self.n_embd % self.n_head:
@@ -59,6 +61,8 @@ class GPTConfig:
             )
         if self.attention not in ("ours", "fused"):
             raise ValueError(f"attention must be 'ours' or 'fused', got {self.attention!r}")
+        if self.gelu not in ("exact", "tanh"):
+            raise ValueError(f"gelu must be 'exact' or 'tanh', got {self.gelu!r}")
         if min(self.block_size, self.vocab_size, self.n_layer) < 1:
             raise ValueError("block_size, vocab_size and n_layer must be >= 1")
 
@@ -110,20 +114,23 @@ class CausalSelfAttention(nn.Module):
         return self.c_proj(y), (k, v)
 
 
-class MLP(PositionwiseFeedForward):
-    """GPT's MLP: Module 3's position-wise feed-forward network with GELU and d_ff = 4 C.
+class MLP(nn.Module):
+    """GPT's MLP, position-wise (Module 3's feed-forward network with GELU and d_ff = 4 C):
 
-        MLP(x) = GELU(x W_1 + b_1) W_2 + b_2,   x (..., C) -> (..., C)
+        MLP(x) = GELU(x W_fc + b_fc) W_proj + b_proj,   x (..., C) -> (..., 4C) -> (..., C)
 
-    ``bias=False`` replaces the two layers by bias-free ones (``PositionwiseFeedForward``
-    always has biases). The hidden-layer dropout stays off: GPT-2 drops the residual branch.
+    ``c_fc`` and ``c_proj`` are GPT-2's names; ``config.gelu`` picks the exact or tanh GELU.
+    The hidden layer has no dropout: GPT-2 drops the residual branch (``Block.dropout``).
     """
 
-    def __init__(self, n_embd: int, bias: bool = True) -> None:
-        super().__init__(n_embd, 4 * n_embd, dropout=0.0, activation="gelu")
-        if not bias:
-            self.W_1 = nn.Linear(n_embd, 4 * n_embd, bias=False)
-            self.W_2 = nn.Linear(4 * n_embd, n_embd, bias=False)
+    def __init__(self, config: GPTConfig) -> None:
+        super().__init__()
+        self.c_fc = nn.Linear(config.n_embd, 4 * config.n_embd, bias=config.bias)
+        self.c_proj = nn.Linear(4 * config.n_embd, config.n_embd, bias=config.bias)
+        self.approximate = "tanh" if config.gelu == "tanh" else "none"
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.c_proj(F.gelu(self.c_fc(x), approximate=self.approximate))
 
 
 class Block(nn.Module):
@@ -140,22 +147,16 @@ class Block(nn.Module):
         self.ln_1 = nn.LayerNorm(config.n_embd, bias=config.bias)
         self.attn = self.attention(config)
         self.ln_2 = nn.LayerNorm(config.n_embd, bias=config.bias)
-        self.mlp = MLP(config.n_embd, config.bias)
+        self.mlp = MLP(config)
         self.dropout = nn.Dropout(config.dropout)
 
     def forward(
         self, x: Tensor, kv_cache: tuple[Tensor, Tensor] | None = None
     ) -> tuple[Tensor, tuple[Tensor, Tensor]]:
-        new_cache: list[tuple[Tensor, Tensor]] = []
-
-        def attend(h: Tensor) -> Tensor:
-            y, kv = self.attn(h, kv_cache)
-            new_cache.append(kv)
-            return y
-
-        x = residual(x, attend, self.ln_1, self.dropout, norm_first=True)
-        x = residual(x, self.mlp, self.ln_2, self.dropout, norm_first=True)
-        return x, new_cache[0]
+        y, kv = self.attn(self.ln_1(x), kv_cache)
+        x = x + self.dropout(y)
+        x = x + self.dropout(self.mlp(self.ln_2(x)))
+        return x, kv
 
 
 class GPT(nn.Module):
@@ -166,10 +167,14 @@ class GPT(nn.Module):
     ``step(idx, kv_cache=None) -> (logits, kv_cache)``: the same for the T new tokens that follow
     the cached ones; ``step_fn()`` adapts it to ``dlf.sampling.generate`` and ``beam_search``.
 
+    Modules: ``transformer.wte`` (V, C) token and ``transformer.wpe`` (block_size, C) position
+    embeddings, ``transformer.drop``, ``transformer.h`` (the n_layer blocks),
+    ``transformer.ln_f``, and ``lm_head`` whose weight is ``transformer.wte``'s (weight tying,
+    Press & Wolf 2017: one matrix, counted and trained once).
+
     Initialisation (GPT-2): every Linear and Embedding weight ~ N(0, 0.02^2), biases 0; the
-    projections that end a residual branch (``attn.c_proj``, ``mlp.W_2``) ~ N(0, (0.02 /
-    sqrt(2 n_layer))^2), so the residual stream's variance does not grow with depth. The
-    lm_head shares its weight with the token embedding ``wte`` (weight tying, Press & Wolf 2017).
+    projections that end a residual branch (``attn.c_proj``, ``mlp.c_proj``) ~ N(0, (0.02 /
+    sqrt(2 n_layer))^2), so the residual stream's variance does not grow with depth.
 
     ``block``: the class of the ``n_layer`` blocks (a subclass, e.g. a learner's, keeps the same
     weights and the same order of random draws).
@@ -180,18 +185,22 @@ class GPT(nn.Module):
     def __init__(self, config: GPTConfig) -> None:
         super().__init__()
         self.config = config
-        self.wte = nn.Embedding(config.vocab_size, config.n_embd)
-        self.wpe = LearnedPositionalEmbedding(config.block_size, config.n_embd)
-        self.drop = nn.Dropout(config.dropout)
-        self.h = nn.ModuleList(self.block(config) for _ in range(config.n_layer))
-        self.ln_f = nn.LayerNorm(config.n_embd, bias=config.bias)
+        self.transformer = nn.ModuleDict(
+            dict(
+                wte=nn.Embedding(config.vocab_size, config.n_embd),
+                wpe=nn.Embedding(config.block_size, config.n_embd),
+                drop=nn.Dropout(config.dropout),
+                h=nn.ModuleList(self.block(config) for _ in range(config.n_layer)),
+                ln_f=nn.LayerNorm(config.n_embd, bias=config.bias),
+            )
+        )
         self.lm_head = nn.Linear(config.n_embd, config.vocab_size, bias=False)
-        self.lm_head.weight = self.wte.weight  # tied: one matrix, counted once
+        self.lm_head.weight = self.transformer.wte.weight  # tied: one matrix, counted once
         self.apply(init_gpt2_weights)
         residual_std = 0.02 / math.sqrt(2 * config.n_layer)
-        for block in self.h:
+        for block in self.transformer.h:
             nn.init.normal_(block.attn.c_proj.weight, mean=0.0, std=residual_std)
-            nn.init.normal_(block.mlp.W_2.weight, mean=0.0, std=residual_std)
+            nn.init.normal_(block.mlp.c_proj.weight, mean=0.0, std=residual_std)
 
     def num_params(self, non_embedding: bool = True) -> int:
         """Number of distinct parameters (the tied wte/lm_head matrix once).
@@ -202,7 +211,7 @@ class GPT(nn.Module):
         """
         n = sum(p.numel() for p in self.parameters())
         if non_embedding:
-            n -= self.wpe.embedding.weight.numel()
+            n -= self.transformer.wpe.weight.numel()
         return n
 
     def step(self, idx: Tensor, kv_cache: KVCache | None = None) -> tuple[Tensor, KVCache]:
@@ -215,12 +224,13 @@ class GPT(nn.Module):
                 f"sequence of {past + T} tokens is longer than block_size="
                 f"{self.config.block_size}: crop the input to its last block_size tokens"
             )
-        x = self.drop(self.wpe(self.wte(idx), offset=past))
+        positions = torch.arange(past, past + T, device=idx.device)
+        x = self.transformer.drop(self.transformer.wte(idx) + self.transformer.wpe(positions))
         new_cache = []
-        for i, block in enumerate(self.h):
+        for i, block in enumerate(self.transformer.h):
             x, kv = block(x, None if kv_cache is None else kv_cache[i])
             new_cache.append(kv)
-        return self.lm_head(self.ln_f(x)), tuple(new_cache)
+        return self.lm_head(self.transformer.ln_f(x)), tuple(new_cache)
 
     def forward(self, idx: Tensor, targets: Tensor | None = None) -> tuple[Tensor, Tensor | None]:
         logits, _ = self.step(idx)
@@ -250,6 +260,23 @@ class GPT(nn.Module):
             return logits[:, -1, :], cache
 
         return step_fn
+
+    @classmethod
+    def from_pretrained(cls, path: str | os.PathLike, **config: object) -> GPT:
+        """The GPT-2 saved in Hugging Face's layout in the folder ``path`` (``config.json`` and
+        ``model.safetensors``), any size, in eval mode; ``config``: other GPTConfig fields
+        (``dropout``, ``attention``). See :func:`dlf.gpt.pretrained.load_pretrained`."""
+        from dlf.gpt.pretrained import load_pretrained
+
+        return load_pretrained(path, cls, **config)
+
+    def save_pretrained(self, path: str | os.PathLike) -> None:
+        """Write this GPT in Hugging Face's GPT-2 layout into the folder ``path``, which
+        ``transformers.GPT2LMHeadModel.from_pretrained`` loads.
+        See :func:`dlf.gpt.pretrained.save_pretrained`."""
+        from dlf.gpt.pretrained import save_pretrained
+
+        save_pretrained(self, path)
 
     def configure_optimizer(
         self,

@@ -20,7 +20,15 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from dlf.gpt.data import EpochSampler
-from dlf.gpt.train import NonFiniteLossError, TrainConfig, TrainResult, eval_indices, lr_schedule
+from dlf.gpt.train import (
+    NonFiniteLossError,
+    TrainConfig,
+    TrainResult,
+    divergence_message,
+    eval_indices,
+    lr_schedule,
+    signals_held,
+)
 from dlf.scratch.gpt import GPT
 from dlf.scratch.losses import is_decayed
 from dlf.scratch.optim import AdamW, clip_grad_norm
@@ -45,19 +53,15 @@ def train_step(
     model: GPT, optimizer: AdamW, rows: np.ndarray, lr: float, grad_clip: float
 ) -> tuple[float, float]:
     """One optimizer step on the windows ``rows`` (B, T + 1); returns (loss, gradient norm
-    before clipping). ``grad_clip`` 0: no clipping. A non-finite loss or norm raises
-    :class:`~dlf.gpt.train.NonFiniteLossError` before the weights change."""
+    before clipping). ``grad_clip`` 0: no clipping. A non-finite loss or norm leaves the weights
+    as they were (no step is taken) and is returned for the caller to stop on."""
     loss = model.loss(rows[:, :-1], rows[:, 1:])
     model.backward()
     grads = model.grads
     norm = clip_grad_norm(grads, grad_clip if grad_clip > 0 else math.inf)
-    if not (math.isfinite(loss) and math.isfinite(norm)):
-        raise NonFiniteLossError(
-            f"the loss is {loss} and the gradient norm {norm}: lower learning_rate, raise "
-            "warmup_steps or set grad_clip"
-        )
-    optimizer.lr = lr
-    optimizer.step(model.params, grads)
+    if math.isfinite(loss) and math.isfinite(norm):
+        optimizer.lr = lr
+        optimizer.step(model.params, grads)
     return loss, norm
 
 
@@ -77,11 +81,15 @@ def train_numpy(
     config: TrainConfig,
     log: Callable[..., None] | None = None,
     say: Callable[[str], None] | None = None,
+    keep: Callable[[GPT], str] | None = None,
 ) -> TrainResult:
     """Train ``model`` as :func:`dlf.gpt.train.train` would train its PyTorch twin (one process;
     no checkpoints; device, precision and compile do not apply). ``log(step, **metrics)`` gets
     the same keys: loss, lr, grad_norm every ``log_interval`` steps; train_loss, val_loss,
-    val_perplexity at every evaluation."""
+    val_perplexity at every evaluation. A non-finite loss raises :class:`NonFiniteLossError` (a
+    :class:`dlf.runs.Diverged`) with ``model`` left at the weights of the last whole step, which
+    ``keep(model)``, if given, saves first (it returns where, for the message). Ctrl-C or
+    SIGTERM ends the run between two steps, never inside one."""
     if config.grad_accum_steps != 1:
         raise ValueError("train_numpy takes grad_accum_steps=1 (no gradient accumulation)")
     started = time.perf_counter()
@@ -118,14 +126,18 @@ def train_numpy(
             break
         tick = time.perf_counter()
         lr = schedule(step)
-        loss, norm = train_step(
-            model, optimizer, train_rows[sampler.next_batch()], lr, config.grad_clip
-        )
-        step += 1
-        result.step = step
-        result.losses.append((step, loss))
-        result.train_seconds += time.perf_counter() - tick
-        if step % config.log_interval == 0 or step == config.max_steps:
-            log(step, loss=loss, lr=lr, grad_norm=norm)
+        with signals_held():  # a step, its count and its log line whole, or not at all
+            loss, norm = train_step(
+                model, optimizer, train_rows[sampler.next_batch()], lr, config.grad_clip
+            )
+            if not (math.isfinite(loss) and math.isfinite(norm)):
+                kept = f"step {step} ({keep(model)})" if keep is not None else None
+                raise NonFiniteLossError(divergence_message(loss, norm, step + 1, kept, config))
+            step += 1
+            result.step = step
+            result.losses.append((step, loss))
+            result.train_seconds += time.perf_counter() - tick
+            if step % config.log_interval == 0 or step == config.max_steps:
+                log(step, loss=loss, lr=lr, grad_norm=norm)
     result.wall_seconds = time.perf_counter() - started
     return result

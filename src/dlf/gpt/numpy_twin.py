@@ -67,9 +67,9 @@ def gradient_parity(
     ``{"logits": e, "loss": e, <parameter name>: e, ...}``: normwise relative errors
     (:func:`dlf.scratch.gradcheck.relative_error`) of the logits (B, T, V) and of every
     parameter's gradient of the mean cross-entropy, and ``|L_ours - L| / |L|``. The tied
-    matrix appears once, as ``wte.weight`` (autograd sums both of its uses). ``twin``: the NumPy
-    model to check (default: :func:`numpy_twin` of ``model``, in its dtype). ``model``'s
-    ``.grad`` are overwritten. idx, targets: int64 (B, T).
+    matrix appears once, as ``transformer.wte.weight`` (autograd sums both of its uses).
+    ``twin``: the NumPy model to check (default: :func:`numpy_twin` of ``model``, in its dtype).
+    ``model``'s ``.grad`` are overwritten. idx, targets: int64 (B, T).
     """
     twin = numpy_twin(model) if twin is None else twin
     model.zero_grad(set_to_none=True)

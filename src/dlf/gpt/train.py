@@ -15,7 +15,11 @@ Evaluation: the mean loss over fixed, seeded batches of the training and the val
 from __future__ import annotations
 
 import contextlib
+import json
 import math
+import os
+import signal
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -38,6 +42,8 @@ from dlf.gpt.checkpoint import (
 from dlf.gpt.data import EpochSampler, TokenDataset
 from dlf.gpt.distributed import World, all_reduce_mean, current_world
 from dlf.gpt.model import GPT
+from dlf.recipes.config import ConfigError, check_ranges, ranged
+from dlf.runs import Diverged
 from dlf.scratch.schedules import CosineAnnealing, LinearWarmup, Schedule
 
 
@@ -48,36 +54,54 @@ class TrainConfig:
     ``min_lr`` (0: at ``max_steps``). ``grad_clip``: the largest global gradient norm (0: off).
     ``checkpoint_interval``: steps between checkpoints (0: at every evaluation); the last step
     always saves. ``precision``: "auto" is bf16 autocast on a GPU that supports it, else fp32.
-    ``device``: "auto" is GPU ``LOCAL_RANK`` if there is one, else the CPU."""
+    ``device``: "auto" is GPU ``LOCAL_RANK`` if there is one, else the CPU (see
+    :func:`check_device`). Every number is checked against its range when the config is made
+    (ConfigError, a ValueError)."""
 
-    max_steps: int = 2000
-    batch_size: int = 12
-    grad_accum_steps: int = 1
-    learning_rate: float = 1e-3
-    min_lr: float = 1e-4
-    warmup_steps: int = 100
-    lr_decay_steps: int = 0
-    weight_decay: float = 0.1
-    beta1: float = 0.9
-    beta2: float = 0.99
-    grad_clip: float = 1.0
-    eval_interval: int = 250
-    eval_batches: int = 20
-    log_interval: int = 10
-    checkpoint_interval: int = 0
-    seed: int = 1337
+    max_steps: int = ranged(2000, ge=1)
+    batch_size: int = ranged(12, ge=1)
+    grad_accum_steps: int = ranged(1, ge=1)
+    learning_rate: float = ranged(1e-3, gt=0, lt=math.inf)
+    min_lr: float = ranged(1e-4, ge=0, lt=math.inf)
+    warmup_steps: int = ranged(100, ge=0)
+    lr_decay_steps: int = ranged(0, ge=0)
+    weight_decay: float = ranged(0.1, ge=0, lt=math.inf)
+    beta1: float = ranged(0.9, ge=0, lt=1)
+    beta2: float = ranged(0.99, ge=0, lt=1)
+    grad_clip: float = ranged(1.0, ge=0, lt=math.inf)
+    eval_interval: int = ranged(250, ge=1)
+    eval_batches: int = ranged(20, ge=1)
+    log_interval: int = ranged(10, ge=1)
+    checkpoint_interval: int = ranged(0, ge=0)
+    seed: int = ranged(1337, ge=0)
     device: str = "auto"
     precision: Literal["auto", "fp32", "bf16"] = "auto"
     compile: bool = False
 
     def __post_init__(self):
-        if min(self.max_steps, self.batch_size, self.grad_accum_steps, self.eval_interval) < 1:
-            raise ValueError("max_steps, batch_size, grad_accum_steps, eval_interval must be >= 1")
-        if self.warmup_steps < 0 or self.lr_decay_steps < 0 or self.checkpoint_interval < 0:
-            raise ValueError("warmup_steps, lr_decay_steps, checkpoint_interval must be >= 0")
+        check_ranges(self)
 
 
-class NonFiniteLossError(RuntimeError):
+def check_device(name: str) -> None:
+    """Raise ConfigError unless ``name`` is "auto" or a torch device this machine has.
+
+    Example: "cpu" and "auto" pass; "bogus" and, without a GPU, "cuda" raise.
+    """
+    if name == "auto":
+        return
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise ConfigError(f"device must be auto, cpu or cuda[:N], got {name!r}") from None
+    if device.type == "cuda":
+        count = torch.cuda.device_count()
+        if count == 0 or (device.index or 0) >= count:
+            raise ConfigError(f"device {name!r}: this machine has {count} CUDA GPU(s)")
+    elif device.type != "cpu":
+        raise ConfigError(f"device must be auto, cpu or cuda[:N], got {name!r}")
+
+
+class NonFiniteLossError(Diverged):
     """Training stopped because the loss (or the gradient norm) stopped being a finite number."""
 
 
@@ -212,6 +236,47 @@ def set_lr(optimizer: torch.optim.Optimizer, lr: float) -> None:
         group["lr"] = lr
 
 
+@contextlib.contextmanager
+def signals_held():
+    """Inside ``with``, Ctrl-C (SIGINT) and SIGTERM wait: they are delivered on leaving the block.
+
+    So an optimizer step, its step count and its log line happen whole or not at all, and an
+    interrupted run can be saved as it stood after its last whole step. Outside the main thread
+    (where Python cannot set handlers) it does nothing.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    got: list[int] = []
+    held = (signal.SIGINT, signal.SIGTERM)
+    old = {s: signal.signal(s, lambda signum, frame: got.append(signum)) for s in held}
+    try:
+        yield
+    finally:
+        for s, handler in old.items():
+            signal.signal(s, handler)
+        for s in dict.fromkeys(got):
+            signal.raise_signal(s)
+
+
+def divergence_message(
+    loss: float, grad_norm: float, step: int, kept: str | None, config: TrainConfig
+) -> str:
+    """The one line a diverged run ends with: what became non-finite, what was kept, what to try.
+
+    Example: loss nan at step 120, weights of step 119 kept in run/checkpoint, learning_rate
+    3e-3 -> "the loss became nan at step 120 (gradient norm nan); the weights of step 119 are
+    kept in run/checkpoint; run again with a lower learning rate (e.g. learning_rate=0.0015) or
+    a longer warmup_steps".
+    """
+    where = f"the weights of {kept} are kept" if kept else "no weights were saved"
+    return (
+        f"the loss became {loss} at step {step} (gradient norm {grad_norm}); {where}; run again "
+        f"with a lower learning rate (e.g. learning_rate={config.learning_rate / 2:g}) or a "
+        "longer warmup_steps"
+    )
+
+
 def train(
     model: GPT,
     train_tokens: np.ndarray,
@@ -228,9 +293,14 @@ def train(
     alone calls ``log(step, **metrics)`` (e.g. ``RunDir.log``), ``say(message)`` and writes
     checkpoints to ``checkpoint_dir``. If ``resume`` and ``checkpoint_dir`` holds a checkpoint,
     the run continues from it exactly: weights, AdamW moments, the sampler's place in its epoch
-    and every process's RNG state are restored, so the losses are those of an uninterrupted run.
-    A non-finite loss or gradient raises :class:`NonFiniteLossError` before the step is taken;
-    the last checkpoint (written only with finite weights) stays as it was.
+    and every process's RNG state are restored, so the losses are those of an uninterrupted run,
+    and nothing logged before the checkpoint is logged again.
+
+    On one process, Ctrl-C or SIGTERM (KeyboardInterrupt) saves a checkpoint of the last whole
+    step before the interrupt goes on, so the run can be resumed exactly. A non-finite loss or
+    gradient raises :class:`NonFiniteLossError` (a :class:`dlf.runs.Diverged`) before the step
+    is taken, after saving the weights it was taken from (on one process, if they are finite);
+    a checkpoint is never written with non-finite weights.
     """
     started = time.perf_counter()
     world = current_world()
@@ -260,10 +330,11 @@ def train(
         config.weight_decay, config.learning_rate, (config.beta1, config.beta2)
     )
     torch.manual_seed(config.seed + world.rank)  # this process's dropout stream
-    step = 0
+    step, evaluated_at = 0, -1
     folder = Path(checkpoint_dir) if checkpoint_dir is not None else None
     if resume and folder is not None and (folder / "checkpoint.json").is_file():
-        step = restore(folder, model, optimizer, sampler, world, global_batch, device)
+        step, evaluated = restore(folder, model, optimizer, sampler, world, global_batch, device)
+        evaluated_at = step if evaluated else -1
         say(f"resumed from {folder} at step {step}")
     result = TrainResult(step=step, start_step=step, tokens_per_step=global_batch * block_size)
 
@@ -272,57 +343,84 @@ def train(
         net = DistributedDataParallel(net, device_ids=[device] if device.type == "cuda" else None)
     schedule = lr_schedule(config)
     checkpoint_every = config.checkpoint_interval or config.eval_interval
+    # On one process: the sampler's and the RNG's states at the start of the current step, what
+    # a checkpoint of that step holds when it is written in the middle of the next one.
+    alone = world.size == 1 and folder is not None
+    snapshot = (sampler.state_dict(), gather_rng_states(world, device)) if alone else None
     model.train()
-    while True:
-        if step % config.eval_interval == 0 or step == config.max_steps:
-            losses = {
-                name: evaluate(model, data, idx, micro, device, world, autocast)
-                for name, (data, idx) in eval_sets.items()
-            }
-            record = {
-                "train_loss": losses["train"],
-                "val_loss": losses["val"],
-                "val_perplexity": math.exp(min(losses["val"], 700.0)),
-            }
-            result.evals.append({"step": step, **record})
-            log(step, **record)
-            say(f"step {step}: train loss {losses['train']:.4f}, val loss {losses['val']:.4f}")
-        due = step == config.max_steps or step % checkpoint_every == 0
-        if folder is not None and step > result.start_step and due:
-            result.checkpoint = checkpoint(folder, model, optimizer, step, sampler, config, world)
-        if step >= config.max_steps:
-            break
+    try:
+        while True:
+            due = step % config.eval_interval == 0 or step == config.max_steps
+            if due and evaluated_at != step:
+                losses = {
+                    name: evaluate(model, data, idx, micro, device, world, autocast)
+                    for name, (data, idx) in eval_sets.items()
+                }
+                record = {
+                    "train_loss": losses["train"],
+                    "val_loss": losses["val"],
+                    "val_perplexity": math.exp(min(losses["val"], 700.0)),
+                }
+                with signals_held():
+                    result.evals.append({"step": step, **record})
+                    log(step, **record)
+                    evaluated_at = step
+                say(f"step {step}: train loss {losses['train']:.4f}, val loss {losses['val']:.4f}")
+            due = step == config.max_steps or step % checkpoint_every == 0
+            if folder is not None and step > result.start_step and due:
+                with signals_held():
+                    result.checkpoint = checkpoint(
+                        folder, model, optimizer, step, sampler, config, world
+                    )
+            if step >= config.max_steps:
+                break
 
-        tick = time.perf_counter()
-        set_lr(optimizer, schedule(step))
-        indices = sampler.next_batch()
-        micro_batches = []
-        for m in range(config.grad_accum_steps):
-            start = (m * world.size + world.rank) * micro
-            micro_batches.append(train_set.batch(indices[start : start + micro], device))
-        loss = accumulate_gradients(net, micro_batches, autocast)
-        loss = float(all_reduce_mean(loss.to(device), world))
-        max_norm = config.grad_clip if config.grad_clip > 0 else math.inf
-        grad_norm = float(nn.utils.clip_grad_norm_(model.parameters(), max_norm))
-        if not (math.isfinite(loss) and math.isfinite(grad_norm)):
-            saved = folder is not None and (folder / "checkpoint.json").is_file()
-            last = f"{folder} (step {read_manifest(folder)['step']})" if saved else None
-            raise NonFiniteLossError(
-                f"training stopped at step {step + 1}: the loss is {loss} and the gradient norm "
-                f"{grad_norm}. The last good checkpoint "
-                + (f"is kept in {last}" if last else "does not exist (none was written yet)")
-                + "; lower learning_rate, raise warmup_steps or set grad_clip, then resume."
-            )
-        optimizer.step()
-        optimizer.zero_grad(set_to_none=True)
-        step += 1
-        result.step = step
-        result.losses.append((step, loss))
-        result.train_seconds += time.perf_counter() - tick
-        if step % config.log_interval == 0 or step == config.max_steps:
-            log(step, loss=loss, lr=optimizer.param_groups[0]["lr"], grad_norm=grad_norm)
+            tick = time.perf_counter()
+            set_lr(optimizer, schedule(step))
+            indices = sampler.next_batch()
+            micro_batches = []
+            for m in range(config.grad_accum_steps):
+                start = (m * world.size + world.rank) * micro
+                micro_batches.append(train_set.batch(indices[start : start + micro], device))
+            loss = accumulate_gradients(net, micro_batches, autocast)
+            loss = float(all_reduce_mean(loss.to(device), world))
+            max_norm = config.grad_clip if config.grad_clip > 0 else math.inf
+            grad_norm = float(nn.utils.clip_grad_norm_(model.parameters(), max_norm))
+            if not (math.isfinite(loss) and math.isfinite(grad_norm)):
+                kept = None
+                if snapshot is not None and weights_finite(model):
+                    checkpoint(folder, model, optimizer, step, snapshot, config, world,
+                               evaluated=evaluated_at == step)  # fmt: skip
+                if folder is not None and (folder / "checkpoint.json").is_file():
+                    kept = f"step {read_manifest(folder)['step']} ({folder})"
+                raise NonFiniteLossError(
+                    divergence_message(loss, grad_norm, step + 1, kept, config)
+                )
+            with signals_held():
+                optimizer.step()
+                optimizer.zero_grad(set_to_none=True)
+                step += 1
+                result.step = step
+                result.losses.append((step, loss))
+                result.train_seconds += time.perf_counter() - tick
+                if step % config.log_interval == 0 or step == config.max_steps:
+                    log(step, loss=loss, lr=optimizer.param_groups[0]["lr"], grad_norm=grad_norm)
+                if alone:
+                    snapshot = (sampler.state_dict(), gather_rng_states(world, device))
+    except KeyboardInterrupt:
+        if snapshot is not None and step > 0 and weights_finite(model):
+            with signals_held():
+                checkpoint(folder, model, optimizer, step, snapshot, config, world,
+                           evaluated=evaluated_at == step)  # fmt: skip
+            say(f"interrupted: step {step} saved in {folder}")
+        raise
     result.wall_seconds = time.perf_counter() - started
     return result
+
+
+def weights_finite(model: nn.Module) -> bool:
+    """True if every parameter of ``model`` is finite (no NaN, no inf)."""
+    return all(bool(torch.isfinite(p).all()) for p in model.parameters())
 
 
 def checkpoint(
@@ -330,28 +428,58 @@ def checkpoint(
     model: GPT,
     optimizer: torch.optim.Optimizer,
     step: int,
-    sampler: EpochSampler,
+    sampler: EpochSampler | tuple[dict, dict[str, Tensor]],
     config: TrainConfig,
     world: World,
+    evaluated: bool = True,
 ) -> str:
     """Save a checkpoint (rank 0; every rank takes part in gathering the RNG states). Refuses
-    weights that are not finite, so the last checkpoint is always a good one."""
-    if not all(bool(torch.isfinite(p).all()) for p in model.parameters()):
+    weights that are not finite, so the last checkpoint is always a good one.
+
+    ``sampler``: the sampler (its state and the RNG's are taken now), or a snapshot ``(sampler
+    state, RNG states)`` taken at the start of ``step``. ``evaluated``: whether the evaluation of
+    ``step`` (if one was due) was logged; a resumed run makes it if not.
+    """
+    if not weights_finite(model):
         raise NonFiniteLossError(
             f"weights are not finite at step {step}: not saving; the previous checkpoint in "
             f"{folder} is kept"
         )
-    rng = gather_rng_states(world, next(model.parameters()).device)
+    if isinstance(sampler, EpochSampler):
+        sampler_state, rng = sampler.state_dict(), gather_rng_states(world, model_device(model))
+    else:
+        sampler_state, rng = sampler
     if world.is_main:
         info = {
             "train_config": asdict(config),
-            "sampler": sampler.state_dict(),
+            "sampler": sampler_state,
             "world_size": world.size,
+            "evaluated": evaluated,
         }
         save_checkpoint(folder, model, optimizer, step, rng, info)
     if world.size > 1:
         dist.barrier()
     return str(folder)
+
+
+def model_device(model: nn.Module) -> torch.device:
+    return next(model.parameters()).device
+
+
+def keep_records_to_checkpoint(metrics: Path, folder: Path) -> list[dict]:
+    """Cut the metrics file ``metrics`` (one JSON record a line) to the records up to the step
+    of the checkpoint in ``folder``, which a resumed run goes on from, and return them: what
+    was logged after it is logged again by the resumed run. The file is cut in place, so a
+    logger that appends to it keeps working. No checkpoint: the run starts again from step 0,
+    and nothing is kept.
+    Example: records of steps 0..7 and a checkpoint of step 5 -> the records of steps 0..5."""
+    if not metrics.is_file():
+        return []
+    step = read_manifest(folder)["step"] if (folder / "checkpoint.json").is_file() else -1
+    lines = metrics.read_text(encoding="utf-8").splitlines(keepends=True)
+    kept = [line for line in lines if line.strip() and json.loads(line)["step"] <= step]
+    os.truncate(metrics, sum(len(line.encode("utf-8")) for line in kept))
+    return [json.loads(line) for line in kept]
 
 
 def restore(
@@ -362,9 +490,9 @@ def restore(
     world: World,
     global_batch: int,
     device: torch.device,
-) -> int:
+) -> tuple[int, bool]:
     """Load a checkpoint written by :func:`train` into the model, optimizer, sampler and this
-    process's RNG; returns its step."""
+    process's RNG; returns its step and whether that step's evaluation was logged."""
     manifest = read_manifest(folder)
     if manifest["model_config"] != asdict(model.config):
         raise ValueError(
@@ -385,4 +513,4 @@ def restore(
     torch.set_rng_state(tensors[f"rng.torch.{world.rank}"])
     if device.type == "cuda" and f"rng.cuda.{world.rank}" in tensors:
         torch.cuda.set_rng_state(tensors[f"rng.cuda.{world.rank}"], device)
-    return int(manifest["step"])
+    return int(manifest["step"]), bool(manifest.get("evaluated", True))

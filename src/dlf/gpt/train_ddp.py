@@ -8,7 +8,8 @@
 ``key=value`` sets any field of ``GPTConfig`` or ``TrainConfig`` (``vocab_size`` comes from the
 text). Each process reads its own share of every global batch; rank 0 alone logs (stdout and
 ``OUT/metrics.jsonl``) and writes ``OUT/checkpoint/``, ``OUT/tokenizer.json`` and
-``OUT/summary.json``. Running again with the same OUT resumes from its checkpoint.
+``OUT/summary.json``. Running again with the same OUT resumes from its checkpoint exactly (the
+records logged after it are dropped from metrics.jsonl and logged again).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import argparse
 import dataclasses
 import json
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -26,21 +28,27 @@ from dlf.gpt.data import split_tokens
 from dlf.gpt.distributed import close_distributed, init_distributed
 from dlf.gpt.model import GPT, GPTConfig
 from dlf.gpt.tokenizer import CharTokenizer
-from dlf.gpt.train import TrainConfig, train
-from dlf.recipes.config import ConfigError, apply_overrides, parse_overrides
+from dlf.gpt.train import TrainConfig, keep_records_to_checkpoint, train
+from dlf.recipes.config import ConfigError, ConfigMap, apply_overrides, parse_overrides
 from dlf.runs import atomic_write_bytes, atomic_write_json
 
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
 
+@dataclass
+class TrainDDPConfig(TrainConfig, GPTConfig):
+    """Every field of GPTConfig and TrainConfig, each ``key=value`` of the command line
+    (``vocab_size`` comes from the text)."""
+
+
+CONFIG_MAP = ConfigMap(TrainDDPConfig, (GPTConfig, TrainConfig))
+
+
 def split_overrides(pairs: list[str]) -> tuple[GPTConfig, TrainConfig]:
     """``["n_layer=2", "max_steps=10"]`` -> (GPTConfig(n_layer=2, ...), TrainConfig(max_steps=10))
-    (``vocab_size`` still to be set from the tokenizer)."""
-    overrides = parse_overrides(pairs)
-    model_keys = {f.name for f in dataclasses.fields(GPTConfig)} - {"vocab_size"}
-    model = {k: v for k, v in overrides.items() if k in model_keys}
-    rest = {k: v for k, v in overrides.items() if k not in model_keys}
-    return apply_overrides(GPTConfig(), model), apply_overrides(TrainConfig(), rest)
+    (``vocab_size`` still to be set from the tokenizer). An unknown key is a ConfigError."""
+    flat = apply_overrides(TrainDDPConfig(), parse_overrides(pairs))
+    return CONFIG_MAP.build(GPTConfig, flat), CONFIG_MAP.build(TrainConfig, flat)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -79,6 +87,7 @@ def main(argv: list[str] | None = None) -> int:
         if world.is_main:
             out.mkdir(parents=True, exist_ok=True)
             tokenizer.save(out / "tokenizer.json")
+            keep_records_to_checkpoint(out / "metrics.jsonl", out / "checkpoint")
         result = train(
             model,
             train_tokens,

@@ -41,6 +41,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from dlf.learn.notebook import digits, grade, load, passes, workspace_root
+from dlf.runs import attention_heatmap  # the heat map of dlf's reports: tokens, colour bar
 
 # plots in the notebook (after importing dlf, whose reports draw off-screen)
 %matplotlib inline
@@ -901,11 +902,7 @@ if passes("attention"):
     panels = [(A_match, "each query matches one key"), (A_causal, "causal mask"),
               (A_padded[1], "padding mask, length 5 of 8")]
     for ax, (A, title) in zip(axes, panels):
-        im = ax.imshow(A, cmap="viridis", vmin=0, vmax=1)
-        ax.set_title(title)
-        ax.set_xlabel("key")
-        ax.set_ylabel("query")
-        fig.colorbar(im, ax=ax, shrink=0.8)
+        attention_heatmap(ax, A, title=title)
     axes[0].set_yticks(range(6), [f"q{i} = k{j}" for i, j in enumerate(order)])
     plt.show()
 """,
@@ -953,11 +950,9 @@ if passes("multi-head-attention"):
     layer.forward(x, np.tril(np.ones((T, T), dtype=bool)))
     fig, axes = plt.subplots(1, h, figsize=(13, 3.4), layout="constrained")
     for i, (ax, label) in enumerate(zip(axes, looks_at)):
-        im = ax.imshow(layer.attn_weights[0, i], cmap="viridis", vmin=0, vmax=1)
-        ax.set_title(f"head {i + 1}: {label}", fontsize=10)
-        ax.set_xlabel("key")
-    axes[0].set_ylabel("query")
-    fig.colorbar(im, ax=list(axes), shrink=0.8)
+        im = attention_heatmap(ax, layer.attn_weights[0, i], title=f"head {i + 1}: {label}",
+                               colorbar=False)
+    fig.colorbar(im, ax=list(axes), shrink=0.8, label="attention weight")
     plt.show()
 """,
     ),
@@ -1042,11 +1037,9 @@ none, and a check that changing the padding changes no real position.""",
     print(f"changing the padding of sequence 2 changes its real positions by {change:.1e}")
     fig, axes = plt.subplots(1, 2, figsize=(8, 3.4), layout="constrained")
     for i, ax in enumerate(axes):
-        im = ax.imshow(weights[1, i], cmap="viridis", vmin=0, vmax=1)
-        ax.set_title(f"sequence 2 (length 4), head {i + 1}", fontsize=10)
-        ax.set_xlabel("key")
-    axes[0].set_ylabel("query")
-    fig.colorbar(im, ax=list(axes), shrink=0.8)
+        im = attention_heatmap(ax, weights[1, i], title=f"sequence 2 (length 4), head {i + 1}",
+                               colorbar=False)
+    fig.colorbar(im, ax=list(axes), shrink=0.8, label="attention weight")
     plt.show()
 """,
     ),
@@ -1101,11 +1094,9 @@ changes only the outputs at $i \ge j$ (the dark lower triangle: no looking ahead
     panels = [(self_weights, "self-attention (head 1)", "key (target)"),
               (cross_weights, "cross-attention (head 1)", "key (source)")]
     for ax, (w, title, xlabel) in zip(axes, panels):
-        im = ax.imshow(w, cmap="viridis", vmin=0, vmax=1)
-        ax.set_title(title)
+        attention_heatmap(ax, w, title=title)
         ax.set_xlabel(xlabel)
         ax.set_ylabel("query (target)")
-        fig.colorbar(im, ax=ax, shrink=0.8)
     im = axes[2].imshow(change, cmap="Greys")
     axes[2].set_title("change of output i, input j changed", fontsize=10)
     axes[2].set_xlabel("input position j")
@@ -1216,13 +1207,9 @@ if passes("causal-mask"):
     panels = [(square, "causal_mask(8)"), (cached, "causal_mask(3, 8): 5 cached keys"),
               (weights, "softmax weights under causal_mask(8)")]
     for ax, (m, title) in zip(axes, panels):
-        im = ax.imshow(m.float().numpy(), cmap="viridis", vmin=0, vmax=1)
-        ax.set_title(title, fontsize=10)
-        ax.set_xlabel("key j")
-        ax.set_ylabel("query i")
+        attention_heatmap(ax, m.float(), title=title, colorbar=ax is axes[2])
     axes[1].set_yticks(range(3), ["5", "6", "7"])
     axes[1].set_ylabel("query at position")
-    fig.colorbar(im, ax=axes[2], shrink=0.8)
     plt.show()
 """,
     ),
@@ -1288,21 +1275,19 @@ if passes("causal-self-attention"):
         losses.append(loss.item())
     net.eval()
     caught.clear()
+    shown = repeats(1)[0]
+    tokens = [str(t) for t in shown[0].tolist()]
     with torch.no_grad():
-        net(repeats(1)[0])
+        net(shown)
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.6), layout="constrained")
     axes[0].semilogy(losses)
     axes[0].set_xlabel("step")
     axes[0].set_title("training loss (second halves)")
     if caught:
         for i, ax in enumerate(axes[1:]):
-            im = ax.imshow(caught[-1][0, i], cmap="viridis", vmin=0, vmax=1)
-            ax.set_title(f"your weights, head {i + 1}")
-            ax.set_xlabel("key")
-            ax.set_xticks(range(0, 2 * half - 1, 2))
-            ax.set_yticks(range(0, 2 * half - 1, 2))
-        axes[1].set_ylabel("query")
-        fig.colorbar(im, ax=list(axes[1:]), shrink=0.8)
+            im = attention_heatmap(ax, caught[-1][0, i], tokens, tokens,
+                                   title=f"your weights, head {i + 1}", colorbar=False)
+        fig.colorbar(im, ax=list(axes[1:]), shrink=0.8, label="attention weight")
     else:
         print("(your forward does not call scaled_dot_product_attention: no maps to show)")
     plt.show()
@@ -1348,11 +1333,12 @@ if passes("gpt"):
         model = gpt.GPT(GPTConfig())  # GPT-2 small: 12 layers, 12 heads, C = 768
     counts, shapes = {}, {}
     for name, p in model.named_parameters():  # a tied weight is listed once
-        module = re.sub(r"^h[.][0-9]+[.]", "h[0-11].", name.rsplit(".", 1)[0])
+        module = re.sub(r"^transformer[.]", "", name.rsplit(".", 1)[0])
+        module = re.sub(r"^h[.][0-9]+[.]", "h[0-11].", module)
         counts[module] = counts.get(module, 0) + p.numel()
         shapes.setdefault(module, []).append("x".join(map(str, p.shape)))
     total = sum(counts.values())
-    tied = model.lm_head.weight is model.wte.weight
+    tied = model.lm_head.weight is model.transformer.wte.weight
     rows = "".join(
         f"<tr><td style='text-align:left'><code>{m}</code></td>"
         f"<td style='text-align:left'>{', '.join(dict.fromkeys(shapes[m]))}</td>"

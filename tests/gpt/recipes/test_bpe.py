@@ -24,6 +24,7 @@ def test_quick_run(tmp_path):
     assert 1.0 <= compression[0] < compression[1] < compression[2]  # more merges, fewer tokens
     assert compression[-1] < summary["gpt2_val_bytes_per_token"] < 6.0
     assert len(summary["first_merges"]) == 10
+    assert summary["effects_shown"] == "1 of 1", summary["effects"]
     saved = BPETokenizer.load(run_dir.path / f"tokenizer-{max(config.vocab_sizes)}.json")
     assert saved.vocab_size == max(config.vocab_sizes)
     assert shown(saved.vocab[saved.ranks[b"e"]]) == "e"

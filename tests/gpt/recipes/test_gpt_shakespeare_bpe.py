@@ -35,6 +35,7 @@ def test_quick_run(tmp_path):
     run_dir, summary = run_recipe(RECIPE, config, tmp_path, quiet=True)
     assert summary["status"] == "completed" and summary["steps"] == 60
     assert summary["val_loss"] < math.log(320) - 0.5  # it learned something
+    assert summary["effects_shown"] == "1 of 1", summary["effects"]
     assert summary["val_perplexity"] == pytest.approx(math.exp(summary["val_loss"]))
     assert summary["chars_per_token"] > 1.3  # a BPE token is more than a character
     assert 0 < summary["val_bits_per_char"] < 8

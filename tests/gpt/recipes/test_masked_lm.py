@@ -21,6 +21,7 @@ def test_quick_run(tmp_path):
     assert 0.0 <= summary["fill_in_accuracy_gpt"] <= 1.0
     assert summary["fill_in_positions"] > 500
     assert 0.0 <= summary["seq2seq_exact_match"] <= 1.0
+    assert summary["effects_shown"] == "2 of 2", summary["effects"]
     page = (run_dir.path / "report.html").read_text()
     assert check_self_contained(run_dir.path / "report.html") == 2
     for kind in ("encoder-only", "decoder-only", "encoder-decoder", "fill in the blanks"):

@@ -17,8 +17,12 @@ from typing import Literal
 from dlf.data import load_text
 from dlf.gpt.tokenizer import BPETokenizer
 from dlf.gpt.tokenizer.bytes_unicode import token_to_str
-from dlf.recipes import Recipe
+from dlf.recipes import ConfigError, Recipe
+from dlf.recipes.config import ranged
 from dlf.runs import RunDir, new_figure
+
+SIZES = (260, 300, 400, 512, 1024, 2048, 4096)
+EXAMPLE = "ROMEO:\nWhat light through yonder window breaks? It is the east."
 
 
 @dataclass
@@ -28,13 +32,19 @@ class BPEConfig:
     characters of the training part (0: all of it). ``val_fraction``: the held-out end of the
     text on which compression is measured. ``gpt2``: also measure GPT-2's tokenizer."""
 
-    vocab_sizes: tuple[int, ...] = (260, 300, 400, 512, 1024, 2048, 4096)
-    pattern: Literal["gpt4", "gpt2", "none"] = "gpt4"
-    text_chars: int = 0
-    val_fraction: float = 0.1
-    first_merges: int = 20
-    gpt2: bool = True
-    example: str = "ROMEO:\nWhat light through yonder window breaks? It is the east."
+    vocab_sizes: tuple[int, ...] = ranged(SIZES, ge=256)  # the tokenizers: 256 bytes + merges
+    pattern: Literal["gpt4", "gpt2", "none"] = "gpt4"  # the pre-splitting regex
+    text_chars: int = ranged(0, ge=0)  # train on the first so many characters (0: all)
+    val_fraction: float = ranged(0.1, gt=0, lt=1)  # the held-out end of the text
+    first_merges: int = ranged(20, ge=1)  # merges listed in the report
+    gpt2: bool = True  # also measure GPT-2's tokenizer
+    example: str = EXAMPLE  # one line cut into tokens at every size
+
+
+def preflight(config: BPEConfig) -> None:
+    """At least one vocabulary size (ConfigError)."""
+    if not config.vocab_sizes:
+        raise ConfigError("vocab_sizes needs at least one size, e.g. vocab_sizes=260,300")
 
 
 def shown(token: bytes) -> str:
@@ -61,8 +71,6 @@ def run(config: BPEConfig, run_dir: RunDir) -> dict:
         train_text = train_text[: config.text_chars]
     pattern = None if config.pattern == "none" else config.pattern
     sizes = sorted(set(config.vocab_sizes))
-    if not sizes or sizes[0] < 256:
-        raise ValueError(f"vocab_sizes must be >= 256 (the byte tokens), got {sizes}")
     rows, tokenizers = [], {}
     for size in run_dir.progress(sizes, total=len(sizes), desc="vocabulary sizes"):
         start = time.perf_counter()
@@ -165,6 +173,13 @@ def run(config: BPEConfig, run_dir: RunDir) -> dict:
         )
         + f"(Load average {load:.1f}.)",
     )  # fmt: skip
+    ordered = [val_bpt[size] for size in sizes]
+    run_dir.effect(
+        "more merges, fewer tokens: each larger vocabulary packs more bytes into a token of "
+        "held-out text",
+        all(a < b for a, b in zip(ordered, ordered[1:], strict=False)),
+        ", ".join(f"{size}: {val_bpt[size]:.3f}" for size in sizes) + " bytes per token",
+    )
     summary = {f"val_bytes_per_token_{s}": round(v, 4) for s, v in val_bpt.items()}
     if reference is not None:
         summary["gpt2_val_bytes_per_token"] = round(reference[0], 4)
@@ -182,8 +197,5 @@ RECIPE = Recipe(
     run=run,
     quick={"vocab_sizes": (260, 300, 400), "text_chars": 100_000, "first_merges": 10},
     datasets=lambda c: ("tinyshakespeare", "gpt2") if c.gpt2 else ("tinyshakespeare",),
-    durations={
-        "quick": 0.4,
-        "full": 10.3,
-    },  # wall s of `dlf run`, 2 shared cores, load average 7-15
+    preflight=preflight,
 )

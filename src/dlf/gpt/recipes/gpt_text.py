@@ -25,7 +25,7 @@ The body is shared with ``gpt-shakespeare-char`` and ``gpt-shakespeare-bpe``:
 
 from __future__ import annotations
 
-from dlf.gpt.recipes.text_lm import QUICK, TextLMConfig, datasets, preflight, run
+from dlf.gpt.recipes.text_lm import QUICK, RESUME_KEEPS, TextLMConfig, datasets, preflight, run
 from dlf.recipes import Recipe
 
 RECIPE = Recipe(
@@ -37,5 +37,5 @@ RECIPE = Recipe(
     quick=QUICK,
     datasets=datasets,
     preflight=preflight,
-    durations={"quick": 0.9, "full": 344.0},  # full: gpt-shakespeare-char's (the same setting)
+    resume_keeps=RESUME_KEEPS,
 )

@@ -10,10 +10,10 @@ less efficient matrix products per step.
 For each k of ``ks``, the same GPT from the same initial weights trains ``steps`` AdamW steps
 on the same batches of Tiny Shakespeare (characters), each step of ``batch_size`` windows in k
 micro-batches. Each k runs in a process of its own, so that its peak memory is its own: the
-growth of the process's peak resident memory (``resource.getrusage``'s ``ru_maxrss``) from the
-moment the model and data are ready to the end of training. The report shows the loss curves on
-top of each other, equal up to float32 rounding, and the peak memory falling as k grows, with
-the time per step.
+process's peak resident memory at the end of training (``resource.getrusage``'s
+``ru_maxrss``) less its resident memory when the model and data were ready. The report shows
+the loss curves on top of each other, equal up to float32 rounding, and the peak memory falling
+as k grows, with the time per step.
 """
 
 from __future__ import annotations
@@ -65,6 +65,19 @@ def _peak_rss_bytes() -> int:
     return peak if sys.platform == "darwin" else peak * 1024
 
 
+def _rss_bytes() -> int:
+    """The process's resident memory now (Linux: ``VmRSS`` of /proc/self/status); elsewhere
+    the peak so far, so that growth is counted from there."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return _peak_rss_bytes()
+
+
 def train_accumulated(config: GradAccumConfig, k: int, threads: int) -> dict:
     """Train with each step's batch in ``k`` micro-batches; returns the losses, the median
     seconds per step and the peak memory growth in bytes. Runs in a process of its own."""
@@ -95,7 +108,7 @@ def train_accumulated(config: GradAccumConfig, k: int, threads: int) -> dict:
     rng = np.random.default_rng(config.seed)
     micro = config.batch_size // k
     losses, seconds = [], []
-    before = _peak_rss_bytes()
+    before = _rss_bytes()  # model, data and imports; what training adds is measured from here
     for step in range(config.steps):
         x, y = data.batch(rng.integers(0, len(data), config.batch_size))
         start = time.perf_counter()

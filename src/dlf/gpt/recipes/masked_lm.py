@@ -12,6 +12,7 @@ the GPT at the same held-out positions, and says what each kind is for.
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 from typing import Literal
@@ -20,14 +21,15 @@ import numpy as np
 import torch
 
 from dlf.data import load_text
-from dlf.data.sequences import make_task
+from dlf.data.sequences import TASKS, make_task
 from dlf.gpt.data import TokenDataset, split_tokens
 from dlf.gpt.masked_lm import IGNORE, MaskedLM, MaskedLMConfig, mask_tokens, train_masked_lm
 from dlf.gpt.model import GPTConfig
 from dlf.gpt.recipes.small_gpt import SmallGPT, load_char_gpt, prefixed_log, train_char_gpt
 from dlf.gpt.tokenizer import CharTokenizer
 from dlf.gpt.train import TrainConfig
-from dlf.recipes import Recipe
+from dlf.recipes import ConfigError, Recipe
+from dlf.recipes.config import ConfigMap, ranged
 from dlf.runs import RunDir, line_plot, new_figure
 from dlf.sampling import generate, sample
 from dlf.transformer.attention import causal_mask, padding_mask
@@ -42,26 +44,48 @@ class MaskedLMRecipeConfig:
     GPT keeps its learned ones); ``gpt_init_from`` loads the GPT from a gpt-shakespeare-char
     run instead. ``seq2seq_*``: the Module 3 Transformer (a task of ``dlf.data.sequences``)."""
 
-    n_layer: int = 4
-    n_head: int = 4
-    n_embd: int = 128
-    block_size: int = 64
-    max_steps: int = 1000
-    batch_size: int = 12
-    learning_rate: float = 2e-3
-    warmup_steps: int = 50
-    eval_interval: int = 100
-    eval_batches: int = 20
-    mask_prob: float = 0.15
-    positional: Literal["rope", "learned"] = "rope"
-    gpt_init_from: str = ""
-    seq2seq_task: str = "reverse"
-    seq2seq_steps: int = 600
-    seq2seq_d_model: int = 64
-    examples: int = 6
-    sample_tokens: int = 200
-    seed: int = 0
-    threads: int = 1
+    n_layer: int = ranged(4, ge=1)  # blocks of the masked LM and of the GPT
+    n_head: int = ranged(4, ge=1)  # attention heads; n_embd must be a multiple of it
+    n_embd: int = ranged(128, ge=1)  # width of the residual stream
+    block_size: int = ranged(64, ge=1)  # context length in characters
+    max_steps: int = ranged(1000, ge=1)  # training steps of each model
+    batch_size: int = ranged(12, ge=1)  # windows per step
+    learning_rate: float = ranged(2e-3, gt=0, lt=math.inf)  # peak learning rate
+    warmup_steps: int = ranged(50, ge=0)  # linear warm-up steps
+    eval_interval: int = ranged(100, ge=1)  # steps between evaluations
+    eval_batches: int = ranged(20, ge=1)  # fixed batches per evaluation
+    log_interval: int = ranged(10, ge=1)  # steps between logged training losses
+    mask_prob: float = ranged(0.15, gt=0, lt=1)  # share of the characters hidden
+    positional: Literal["rope", "learned"] = "rope"  # the masked LM's positions
+    gpt_init_from: str = ""  # a gpt-shakespeare-char run directory ("" trains a GPT here)
+    seq2seq_task: str = "reverse"  # a task of dlf.data.sequences for the encoder-decoder
+    seq2seq_steps: int = ranged(600, ge=1)  # training steps of the encoder-decoder
+    seq2seq_d_model: int = ranged(64, ge=4)  # its width (4 heads)
+    examples: int = ranged(6, ge=1)  # fill-in examples shown
+    sample_tokens: int = ranged(200, ge=0)  # characters the GPT writes after its prompt
+    seed: int = ranged(0, ge=0)  # weights, batches, masks and samples
+    threads: int = ranged(1, ge=1)  # torch CPU threads
+
+
+# One map per model, so that a field renamed in either library config stops the recipe: the
+# GPT's (GPTConfig, TrainConfig) and the masked LM's (MaskedLMConfig, TrainConfig).
+OWN = {
+    "mask_prob", "gpt_init_from", "seq2seq_task", "seq2seq_steps", "seq2seq_d_model",
+    "examples", "sample_tokens", "threads",
+}  # fmt: skip
+CONFIG_MAP = ConfigMap(MaskedLMRecipeConfig, (GPTConfig, TrainConfig), own={*OWN, "positional"})
+MLM_MAP = ConfigMap(MaskedLMRecipeConfig, (MaskedLMConfig, TrainConfig), own=OWN)
+
+
+def preflight(config: MaskedLMRecipeConfig) -> None:
+    """The rules between fields (ConfigError): the library configs' (GPTConfig, MaskedLMConfig,
+    TrainConfig), the seq2seq width split over its 4 heads, a task that exists."""
+    CONFIG_MAP.check(config)
+    MLM_MAP.check(config)
+    if config.seq2seq_d_model % 4:
+        raise ConfigError(f"seq2seq_d_model must be a multiple of 4, got {config.seq2seq_d_model}")
+    if config.seq2seq_task not in TASKS:
+        raise ConfigError(f"seq2seq_task must be one of {', '.join(TASKS)}")
 
 
 def shown(text: str) -> str:
@@ -172,29 +196,52 @@ def train_seq2seq(config: MaskedLMRecipeConfig, run_dir: RunDir):
     return test.accuracy, rows, result.seconds
 
 
+CHANCE_TIMES = 5  # the masked LM's accuracy must reach this many times a uniform guess's
+
+
+def state_effects(
+    run_dir: RunDir, vocab_size: int, accuracy: dict, mlm_val_loss: float, gpt: SmallGPT
+) -> None:
+    """What the quick setting shows: the masked LM fills in hidden characters far better than
+    a uniform guess, and both models' losses fall below a uniform guess's, ln(V)."""
+    chance = 1 / vocab_size
+    run_dir.effect(
+        f"the masked LM fills in hidden characters from their neighbours at least "
+        f"{CHANCE_TIMES} times as often as a uniform guess (1/V)",
+        accuracy["mlm"] >= CHANCE_TIMES * chance,
+        f"{accuracy['mlm']:.1%} of {accuracy['positions']:,} held-out characters; 1/V = "
+        f"{chance:.1%}",
+    )
+    uniform = math.log(vocab_size)
+    losses = {"masked LM": mlm_val_loss}
+    if gpt.result is not None:  # trained here, not loaded
+        losses["GPT"] = gpt.result.final_val_loss
+    run_dir.effect(
+        "both models learn: their validation losses fall below ln(V), a uniform guess's",
+        all(loss < uniform for loss in losses.values()),
+        ", ".join(f"{name} {loss:.3f}" for name, loss in losses.items())
+        + f"; ln({vocab_size}) = {uniform:.3f}",
+    )
+
+
 def run(config: MaskedLMRecipeConfig, run_dir: RunDir) -> dict:
     c = config
     text = load_text("tinyshakespeare")
     tokenizer = CharTokenizer.from_text(text)
     train_tokens, val_tokens = split_tokens(np.array(tokenizer.encode(text)), 0.1)
-    train_config = TrainConfig(
-        max_steps=c.max_steps, batch_size=c.batch_size, learning_rate=c.learning_rate,
-        warmup_steps=c.warmup_steps, eval_interval=c.eval_interval, eval_batches=c.eval_batches,
-        log_interval=10, device="cpu", seed=c.seed,
-    )  # fmt: skip
+    train_config = CONFIG_MAP.build(TrainConfig, c, device="cpu")
     with torch_threads(c.threads):
         torch.manual_seed(c.seed)
-        mlm = MaskedLM(MaskedLMConfig(tokenizer.vocab_size, c.block_size, c.n_layer, c.n_head,
-                                      c.n_embd, positional=c.positional))  # fmt: skip
+        mlm = MaskedLM(MLM_MAP.build(MaskedLMConfig, c, vocab_size=tokenizer.vocab_size))
         run_dir.say(f"masked LM: {sum(p.numel() for p in mlm.parameters()):,} parameters")
         mlm_result = train_masked_lm(mlm, train_tokens, val_tokens, train_config, c.mask_prob,
                                      log=prefixed_log(run_dir, "mlm_"))  # fmt: skip
         if c.gpt_init_from:
             gpt = load_char_gpt(c.gpt_init_from)
         else:
-            gpt_config = GPTConfig(block_size=c.block_size, vocab_size=tokenizer.vocab_size,
-                                   n_layer=c.n_layer, n_head=c.n_head, n_embd=c.n_embd,
-                                   dropout=0.0, attention="fused")  # fmt: skip
+            gpt_config = CONFIG_MAP.build(
+                GPTConfig, c, vocab_size=tokenizer.vocab_size, dropout=0.0, attention="fused"
+            )
             gpt = train_char_gpt(text, gpt_config, train_config, run_dir)
         accuracy = fill_in_accuracy(mlm, gpt, tokenizer, val_tokens, c)
         examples = fill_in_examples(mlm, tokenizer, text[int(len(text) * 0.9) :], c)
@@ -212,6 +259,7 @@ def run(config: MaskedLMRecipeConfig, run_dir: RunDir) -> dict:
                    "(the Transformer of Module 3): 5 target positions over the padded source; "
                    "its decoder's self-attention is causal, as in the middle.")  # fmt: skip
     final = mlm_result.evals[-1]
+    state_effects(run_dir, tokenizer.vocab_size, accuracy, final["val_loss"], gpt)
     run_dir.table(
         "The three kinds",
         ["", "encoder-only (this masked LM; BERT)", "decoder-only (GPT)",
@@ -315,8 +363,5 @@ RECIPE = Recipe(
         "sample_tokens": 60,
     },
     datasets=lambda c: ("tinyshakespeare",),
-    durations={
-        "quick": 2.0,
-        "full": 599.0,
-    },  # wall s of `dlf run`, 2 shared cores, load average 7-15
+    preflight=preflight,
 )

@@ -17,7 +17,7 @@ least 1 nat below ln(V), the loss of a uniform guess, and close to PyTorch's.
 
 from __future__ import annotations
 
-import dataclasses
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -33,6 +33,7 @@ from dlf.gpt.recipes.text_lm import TextLMConfig, is_corpus_name, prepare
 from dlf.gpt.recipes.text_lm import preflight as text_preflight
 from dlf.gpt.train import TrainConfig, train
 from dlf.recipes import ConfigError, Recipe
+from dlf.recipes.config import ConfigMap, ranged
 from dlf.runs import RunDir
 from dlf.runs.weights import save_arrays
 from dlf.scratch.gpt import GPT as NumpyGPT
@@ -46,32 +47,44 @@ class NumpyGPTConfig:
     are). ``peer``: also train the PyTorch twin. Sampling: ``prompt``, ``sample_tokens``,
     ``temperature``, ``top_k`` as in gpt-shakespeare-char."""
 
-    data: str = "tinyshakespeare"
-    n_layer: int = 4
-    n_head: int = 4
-    n_embd: int = 128
-    block_size: int = 64
-    bias: bool = True
-    max_steps: int = 2000
-    batch_size: int = 12
-    learning_rate: float = 3e-3
-    min_lr: float = 1e-4
-    warmup_steps: int = 50
-    weight_decay: float = 0.1
-    beta1: float = 0.9
-    beta2: float = 0.99
-    grad_clip: float = 1.0
-    eval_interval: int = 250
-    eval_batches: int = 20
-    log_interval: int = 10
-    val_fraction: float = 0.1
-    seed: int = 1337
-    threads: int = 1
-    peer: bool = True
-    sample_tokens: int = 500
-    prompt: str = "\n"
-    temperature: float = 0.8
-    top_k: int = 40
+    data: str = "tinyshakespeare"  # a UTF-8 file, a folder of .txt files, or tinyshakespeare
+    n_layer: int = ranged(4, ge=1)  # transformer blocks
+    n_head: int = ranged(4, ge=1)  # attention heads; n_embd must be a multiple of it
+    n_embd: int = ranged(128, ge=1)  # width of the residual stream
+    block_size: int = ranged(64, ge=1)  # context length in characters
+    bias: bool = True  # biases in the Linear and LayerNorm layers
+    max_steps: int = ranged(2000, ge=1)  # optimizer steps
+    batch_size: int = ranged(12, ge=1)  # windows per step
+    learning_rate: float = ranged(3e-3, gt=0, lt=math.inf)  # peak learning rate
+    min_lr: float = ranged(1e-4, ge=0, lt=math.inf)  # where the cosine decay ends
+    warmup_steps: int = ranged(50, ge=0)  # linear warm-up steps
+    weight_decay: float = ranged(0.1, ge=0, lt=math.inf)  # AdamW's, on the matrices only
+    beta1: float = ranged(0.9, ge=0, lt=1)  # AdamW's first-moment decay
+    beta2: float = ranged(0.99, ge=0, lt=1)  # AdamW's second-moment decay
+    grad_clip: float = ranged(1.0, ge=0, lt=math.inf)  # largest gradient norm (0: no clipping)
+    eval_interval: int = ranged(250, ge=1)  # steps between evaluations
+    eval_batches: int = ranged(20, ge=1)  # fixed batches per evaluation
+    log_interval: int = ranged(10, ge=1)  # steps between logged training losses
+    val_fraction: float = ranged(0.1, gt=0, lt=1)  # the held-out end of the text
+    seed: int = ranged(1337, ge=0)  # initial weights and batches
+    threads: int = ranged(1, ge=0)  # BLAS and torch threads (0: leave them as they are)
+    peer: bool = True  # also train the PyTorch twin from the same weights
+    sample_tokens: int = ranged(500, ge=0)  # characters sampled after the prompt
+    prompt: str = "\n"  # where the sample starts
+    temperature: float = ranged(0.8, gt=0, lt=math.inf)  # logits divided by it before sampling
+    top_k: int = ranged(40, ge=1)  # sample among the k likeliest characters
+
+
+# The model's fields are GPTConfig's, the training's TrainConfig's; the data's and the
+# sample's are text_lm's, whose reader, preflight and sampler this recipe uses (with all the
+# fields gpt-shakespeare-char shares with it).
+CONFIG_MAP = ConfigMap(
+    NumpyGPTConfig,
+    (GPTConfig, TrainConfig),
+    own={"data", "val_fraction", "threads", "peer", "sample_tokens", "prompt", "temperature",
+         "top_k"},
+)  # fmt: skip
+TEXT_MAP = ConfigMap(NumpyGPTConfig, (TextLMConfig,), own={"peer"})
 
 
 QUICK = {
@@ -87,48 +100,22 @@ QUICK = {
 
 
 def text_config(config: NumpyGPTConfig) -> TextLMConfig:
-    """The fields text_lm reads the data with (character tokenizer)."""
-    names = {f.name for f in dataclasses.fields(TextLMConfig)} & {
-        f.name for f in dataclasses.fields(NumpyGPTConfig)
-    }
-    return TextLMConfig(tokenizer="char", **{k: getattr(config, k) for k in names})
+    """The text_lm config this run reads its data with (character tokenizer)."""
+    return TEXT_MAP.build(TextLMConfig, config, tokenizer="char")
 
 
 def train_config(config: NumpyGPTConfig) -> TrainConfig:
     """The TrainConfig both runs follow (CPU, float32, one process)."""
-    names = {f.name for f in dataclasses.fields(TrainConfig)} & {
-        f.name for f in dataclasses.fields(NumpyGPTConfig)
-    }
-    fields = {k: getattr(config, k) for k in names}
-    return TrainConfig(device="cpu", precision="fp32", **fields)
+    return CONFIG_MAP.build(TrainConfig, config, device="cpu", precision="fp32")
 
 
 def preflight(config: NumpyGPTConfig) -> None:
-    """Every value checked before any work: the model's shape (GPTConfig's rules), the
-    training's (TrainConfig's), the ranges below, then the text (text_lm's preflight)."""
-    try:
-        GPTConfig(
-            block_size=config.block_size,
-            n_layer=config.n_layer,
-            n_head=config.n_head,
-            n_embd=config.n_embd,
-            bias=config.bias,
-        )
-        train_config(config)
-    except ValueError as err:
-        raise ConfigError(str(err)) from None
-    if min(config.n_head, config.n_embd, config.block_size, config.log_interval) < 1:
-        raise ConfigError("n_head, n_embd, block_size and log_interval must be >= 1")
-    if not 0 <= config.min_lr <= config.learning_rate:
+    """Every value checked before any work: the rules between fields (text_lm's: n_embd a
+    multiple of n_head, the library configs' rules), min_lr <= learning_rate, then the text."""
+    if not config.min_lr <= config.learning_rate:
         raise ConfigError(
-            f"need 0 <= min_lr <= learning_rate, got {config.min_lr}, {config.learning_rate}"
+            f"need min_lr <= learning_rate, got {config.min_lr}, {config.learning_rate}"
         )
-    if config.weight_decay < 0 or config.grad_clip < 0 or config.threads < 0:
-        raise ConfigError("weight_decay, grad_clip and threads must be >= 0")
-    if not (0 <= config.beta1 < 1 and 0 <= config.beta2 < 1):
-        raise ConfigError(f"betas must lie in [0, 1), got {config.beta1}, {config.beta2}")
-    if config.temperature <= 0 or config.top_k < 1 or config.sample_tokens < 0:
-        raise ConfigError("need temperature > 0, top_k >= 1 and sample_tokens >= 0")
     text_preflight(text_config(config))
 
 
@@ -169,16 +156,27 @@ def run(config: NumpyGPTConfig, run_dir: RunDir) -> dict:
     threads = config.threads or None
     if threads:
         torch.set_num_threads(threads)
+    weights = run_dir.path / "model.safetensors"
+
+    def keep(diverged: NumpyGPT) -> str:
+        save_arrays(weights, diverged.state_dict())
+        return str(weights)
+
     with threadpool_limits(limits=threads, user_api="blas"):
         run_dir.say("NumPy:")
-        result = train_numpy(
-            model,
-            corpus.train_tokens,
-            corpus.val_tokens,
-            settings,
-            log=run_dir.log,
-            say=run_dir.say,
-        )
+        try:
+            result = train_numpy(
+                model,
+                corpus.train_tokens,
+                corpus.val_tokens,
+                settings,
+                log=run_dir.log,
+                say=run_dir.say,
+                keep=keep,
+            )
+        except KeyboardInterrupt:  # Ctrl-C or SIGTERM: the weights of the last whole step
+            keep(model)
+            raise
         peer = None
         if peer_model is not None:
             run_dir.say("PyTorch:")
@@ -190,7 +188,7 @@ def run(config: NumpyGPTConfig, run_dir: RunDir) -> dict:
                 log=prefixed_log(run_dir, "torch_"),
                 say=run_dir.say,
             )
-    save_arrays(run_dir.path / "model.safetensors", model.state_dict())
+    save_arrays(weights, model.state_dict())
     return report(config, run_dir, model, peer_model, result, peer, parity, tokenizer)
 
 

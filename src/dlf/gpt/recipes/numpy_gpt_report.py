@@ -9,7 +9,7 @@ import numpy as np
 
 from dlf.bench import cpu_model, load_average
 from dlf.gpt.numpy_twin import numpy_step_fn
-from dlf.gpt.recipes.text_lm import generate_sample, sample_text
+from dlf.gpt.recipes.text_lm_report import generate_sample, sample_text
 from dlf.gpt.text import Tokenizer
 from dlf.gpt.train import TrainResult
 from dlf.runs import RunDir
@@ -22,24 +22,26 @@ PEER_GAP = 0.1  # nats between the NumPy and the PyTorch validation loss at the 
 CURVES = (("loss", "train (batch)", "C0"), ("val_loss", "validation", "C1"))
 
 
-def effects(vocab_size: int, val: float, peer_val: float | None) -> list[tuple[str, bool]]:
-    """The recipe's stated effects as ``(claim, holds)``: the NumPy validation loss ends at
-    least BELOW_UNIFORM nats below ln(V) (a uniform guess) and within PEER_GAP of PyTorch's.
+def effects(vocab_size: int, val: float, peer_val: float | None) -> list[tuple[str, bool, str]]:
+    """The recipe's stated effects as ``(claim, holds, figure)``: the NumPy validation loss ends
+    at least BELOW_UNIFORM nats below ln(V) (a uniform guess) and within PEER_GAP of PyTorch's.
     Example: ``effects(65, 2.46, 2.46)`` -> two claims, both True."""
     uniform = math.log(vocab_size)
     found = [
         (
-            f"NumPy validation loss {val:.3f} is at least {BELOW_UNIFORM:g} nat below "
-            f"ln(V) = {uniform:.3f}, a uniform guess's",
+            f"the NumPy GPT's validation loss ends at least {BELOW_UNIFORM:g} nat below ln(V), "
+            "the loss of a uniform guess",
             val <= uniform - BELOW_UNIFORM,
+            f"validation loss {val:.3f}; ln({vocab_size}) = {uniform:.3f}",
         )
     ]
     if peer_val is not None:
         found.append(
             (
-                f"it is within {PEER_GAP:g} nat of PyTorch's, {peer_val:.3f} "
-                f"(difference {val - peer_val:+.1e})",
+                f"it ends within {PEER_GAP:g} nat of its PyTorch twin's, trained on the same "
+                "batches from the same weights",
                 abs(val - peer_val) <= PEER_GAP,
+                f"NumPy {val:.4f}, PyTorch {peer_val:.4f} (difference {val - peer_val:+.1e})",
             )
         )
     return found
@@ -111,10 +113,8 @@ def report(
     loss_figure(run_dir, peer is not None)
     val = result.final_val_loss
     peer_val = peer.final_val_loss if peer is not None else None
-    marks = effects(tokenizer.vocab_size, val, peer_val)
-    run_dir.text(
-        "Effect", "\n".join(f"{'✓' if ok else '✗'} {claim}" for claim, ok in marks), pre=True
-    )
+    for claim, holds, figure in effects(tokenizer.vocab_size, val, peer_val):
+        run_dir.effect(claim, holds, figure)
     worst = max(parity, key=parity.get)
     run_dir.text(
         "Gradients against autograd",
@@ -170,7 +170,6 @@ def report(
         "train_loss": result.evals[-1]["train_loss"],
         "val_perplexity": result.evals[-1]["val_perplexity"],
         "uniform_loss": math.log(tokenizer.vocab_size),
-        "effect": all(ok for _, ok in marks),
         "parity_max_rel_error": parity[worst],
         "steps": result.step,
         "train_seconds": round(result.train_seconds, 2),

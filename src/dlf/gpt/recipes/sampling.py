@@ -26,6 +26,7 @@ from dlf.gpt.model import GPTConfig
 from dlf.gpt.recipes.small_gpt import SmallGPT, load_char_gpt, train_char_gpt
 from dlf.gpt.train import TrainConfig
 from dlf.recipes import Recipe
+from dlf.recipes.config import ConfigMap, ranged
 from dlf.runs import RunDir, line_plot, new_figure
 from dlf.sampling import beam_search, generate, greedy, sample
 from dlf.transformer.seq2seq_training import torch_threads
@@ -37,26 +38,42 @@ class SamplingConfig:
     model/training fields below). ``samples``: texts per stochastic strategy (the figures are
     their mean; the first is shown)."""
 
-    init_from: str = ""
-    n_layer: int = 4
-    n_head: int = 4
-    n_embd: int = 128
-    block_size: int = 64
-    max_steps: int = 1500
-    batch_size: int = 12
-    learning_rate: float = 2e-3
-    warmup_steps: int = 50
-    eval_interval: int = 250
-    prompt: str = "ROMEO:\n"
-    new_tokens: int = 400
-    samples: int = 4
-    top_k: int = 10
-    top_p: float = 0.9
-    beam_width: int = 4
-    length_penalty: float = 1.0
-    repetition_penalty: float = 1.3
-    seed: int = 0
-    threads: int = 1
+    init_from: str = ""  # a gpt-shakespeare-char run directory ("" trains a small GPT here)
+    n_layer: int = ranged(4, ge=1)  # transformer blocks of the GPT trained here
+    n_head: int = ranged(4, ge=1)  # attention heads; n_embd must be a multiple of it
+    n_embd: int = ranged(128, ge=1)  # width of the residual stream
+    block_size: int = ranged(64, ge=1)  # context length in characters
+    max_steps: int = ranged(1500, ge=1)  # training steps
+    batch_size: int = ranged(12, ge=1)  # windows per step
+    learning_rate: float = ranged(2e-3, gt=0, lt=math.inf)  # peak learning rate
+    warmup_steps: int = ranged(50, ge=0)  # linear warm-up steps
+    eval_interval: int = ranged(250, ge=1)  # steps between evaluations
+    eval_batches: int = ranged(10, ge=1)  # fixed batches per evaluation
+    prompt: str = "ROMEO:\n"  # what every strategy continues
+    new_tokens: int = ranged(400, ge=1)  # characters generated after the prompt
+    samples: int = ranged(4, ge=1)  # texts per stochastic strategy
+    top_k: int = ranged(10, ge=1)  # top-k sampling keeps the k likeliest characters
+    top_p: float = ranged(0.9, gt=0, le=1)  # top-p keeps the likeliest with this much mass
+    beam_width: int = ranged(4, ge=1)  # hypotheses kept by beam search
+    length_penalty: float = ranged(1.0, ge=0, lt=math.inf)  # beam score / length ** this
+    repetition_penalty: float = ranged(1.3, gt=0, lt=math.inf)  # divides repeated tokens' logits
+    seed: int = ranged(0, ge=0)  # the GPT's training and the samples
+    threads: int = ranged(1, ge=1)  # torch CPU threads
+
+
+CONFIG_MAP = ConfigMap(
+    SamplingConfig,
+    (GPTConfig, TrainConfig),
+    own={
+        "init_from", "prompt", "new_tokens", "samples", "top_k", "top_p", "beam_width",
+        "length_penalty", "repetition_penalty", "threads",
+    },
+)  # fmt: skip
+
+
+def preflight(config: SamplingConfig) -> None:
+    """The rules between fields, GPTConfig's and TrainConfig's (ConfigError)."""
+    CONFIG_MAP.check(config)
 
 
 @dataclass
@@ -97,9 +114,24 @@ def recording(step_fn):
     return wrapped, kept
 
 
-def decode_all(gpt: SmallGPT, config: SamplingConfig) -> list[Decoded]:
+def obeys(rule: str, row: torch.Tensor, token: int, config: SamplingConfig) -> bool:
+    """Whether ``token`` keeps the rule of strategy ``rule`` ("greedy", "top-k", "top-p") given
+    the log-probabilities ``row`` (V,) of the logits it was drawn from: greedy takes a likeliest
+    token; top-k one with fewer than k tokens likelier; top-p one whose likelier tokens hold
+    less than p of the probability (up to float32 rounding of the filter's softmax).
+    Example: row log([0.5, 0.3, 0.2]), token 1: greedy no, top-k k=2 yes, top-p p=0.5 no."""
+    likelier = row > row[token]
+    if rule == "greedy":
+        return not bool(likelier.any())
+    if rule == "top-k":
+        return int(likelier.sum()) < config.top_k
+    return float(row[likelier].exp().sum()) < config.top_p + 1e-6
+
+
+def decode_all(gpt: SmallGPT, config: SamplingConfig) -> tuple[list[Decoded], dict[str, float]]:
     """Every strategy on ``config.prompt``: deterministic ones once, stochastic ones
-    ``config.samples`` times with seeds ``seed, seed + 1, ...``."""
+    ``config.samples`` times with seeds ``seed, seed + 1, ...``. Also returns, for greedy,
+    top-k and top-p, the share of their tokens that keep the strategy's rule (:func:`obeys`)."""
     model, tok = gpt.model, gpt.tokenizer
     prompt = tok.encode(config.prompt)
     c = config
@@ -110,24 +142,29 @@ def decode_all(gpt: SmallGPT, config: SamplingConfig) -> list[Decoded]:
         f"top-k {c.top_k}": dict(temperature=1.0, top_k=c.top_k),
         f"top-p {c.top_p:g}": dict(temperature=1.0, top_p=c.top_p),
     }
+    rules = {"greedy": "greedy", f"top-k {c.top_k}": "top-k", f"top-p {c.top_p:g}": "top-p"}
     runs: dict[str, list[tuple[list[int], list[float]]]] = {}
+    kept = {name: [] for name in rules}
 
-    def run_generate(strategy, penalty: float = 1.0):
-        step_fn, kept = recording(model.step_fn())
+    def run_generate(name: str, strategy, penalty: float = 1.0):
+        step_fn, rows = recording(model.step_fn())
         ids = list(generate(step_fn, prompt, c.new_tokens, strategy, repetition_penalty=penalty))
-        return ids, [float(kept[i][t]) for i, t in enumerate(ids)]
+        if name in rules:
+            kept[name] += [obeys(rules[name], rows[i], t, c) for i, t in enumerate(ids)]
+        return ids, [float(rows[i][t]) for i, t in enumerate(ids)]
 
-    runs["greedy"] = [run_generate(greedy)]
+    runs["greedy"] = [run_generate("greedy", greedy)]
     for name, settings in stochastic.items():
         runs[name] = []
         for k in range(c.samples):
             g = torch.Generator().manual_seed(c.seed + k)
-            runs[name].append(run_generate(functools.partial(sample, generator=g, **settings)))
+            strategy = functools.partial(sample, generator=g, **settings)
+            runs[name].append(run_generate(name, strategy))
     beam = beam_search(model.step_fn(), prompt, c.beam_width, c.new_tokens,
                        length_penalty=c.length_penalty)  # fmt: skip
     runs[f"beam search (width {c.beam_width})"] = [(beam.ids, [beam.log_prob / len(beam.ids)])]
     runs[f"greedy + repetition penalty {c.repetition_penalty:g}"] = [
-        run_generate(greedy, c.repetition_penalty)
+        run_generate("penalty", greedy, c.repetition_penalty)
     ]
     vocabulary = set(re.findall(r"[a-z']+", load_text("tinyshakespeare").lower()))
     decoded = []
@@ -138,7 +175,27 @@ def decode_all(gpt: SmallGPT, config: SamplingConfig) -> list[Decoded]:
         ]
         figures = {key: float(np.mean([f[key] for f in per_text])) for key in per_text[0]}
         decoded.append(Decoded(name, texts, figures))
-    return decoded
+    return decoded, {name: float(np.mean(flags)) for name, flags in kept.items()}
+
+
+def state_effects(run_dir: RunDir, decoded: list[Decoded], obeyed: dict[str, float]) -> None:
+    """What the quick setting shows: each filter keeps its rule at every token, and a lower
+    temperature picks likelier tokens."""
+    for name, share in obeyed.items():
+        rule = {
+            "greedy": "greedy decoding takes the likeliest token at every step",
+            "top-k": "top-k sampling draws every token from the k likeliest",
+            "top-p": "top-p sampling draws every token from the nucleus (the likeliest tokens "
+            "holding p of the probability)",
+        }[name.split(" ")[0]]
+        run_dir.effect(rule, share == 1.0, f"{name}: {share:.0%} of the tokens keep the rule")
+    by = {d.name: d.figures["log_prob"] for d in decoded}
+    cool, hot = by["temperature 0.7"], by["temperature 1.3"]
+    run_dir.effect(
+        "a lower temperature picks likelier tokens",
+        cool > hot,
+        f"mean log p per token {cool:.3f} at temperature 0.7, {hot:.3f} at 1.3",
+    )
 
 
 def diversity_plot(decoded: list[Decoded]):
@@ -201,19 +258,12 @@ def run(config: SamplingConfig, run_dir: RunDir) -> dict:
         if config.init_from:
             gpt = load_char_gpt(config.init_from)
         else:
-            model_config = GPTConfig(
-                block_size=config.block_size, vocab_size=1, n_layer=config.n_layer,
-                n_head=config.n_head, n_embd=config.n_embd, dropout=0.0, attention="fused",
-            )  # fmt: skip
-            train_config = TrainConfig(
-                max_steps=config.max_steps, batch_size=config.batch_size,
-                learning_rate=config.learning_rate, warmup_steps=config.warmup_steps,
-                eval_interval=config.eval_interval, eval_batches=10, device="cpu",
-                seed=config.seed,
-            )  # fmt: skip
+            model_config = CONFIG_MAP.build(GPTConfig, config, dropout=0.0, attention="fused")
+            train_config = CONFIG_MAP.build(TrainConfig, config, device="cpu")
             gpt = train_char_gpt(load_text("tinyshakespeare"), model_config, train_config, run_dir)
         run_dir.say(f"the model: {gpt.source}")
-        decoded = decode_all(gpt, config)
+        decoded, obeyed = decode_all(gpt, config)
+    state_effects(run_dir, decoded, obeyed)
 
     if gpt.result is not None:
         run_dir.figure(
@@ -276,8 +326,5 @@ RECIPE = Recipe(
         "beam_width": 2,
     },
     datasets=lambda c: ("tinyshakespeare",),
-    durations={
-        "quick": 0.8,
-        "full": 531.0,
-    },  # wall s of `dlf run`, 2 shared cores, load average 7-15
+    preflight=preflight,
 )

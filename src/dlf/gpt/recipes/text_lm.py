@@ -13,8 +13,11 @@
    per character, which compares tokenizers; sample; report.
 
 Everything that can be wrong with the input is checked by :func:`preflight` before the run
-directory is made. On several processes (DDP, gloo on CPU), rank 0 alone makes and fills the
-run directory::
+directory is made. Ctrl-C or SIGTERM saves the last whole step in ``checkpoint/``, and ``dlf run
+NAME --resume RUN_DIR`` goes on from it exactly (the same losses as a run never stopped); a loss
+that stops being finite ends the run as diverged, the weights it came from kept.
+
+On several processes (DDP, gloo on CPU), rank 0 alone makes and fills the run directory::
 
     torchrun --standalone --nproc_per_node=2 "$(which dlf)" run gpt-text data=my.txt batch_size=6
 
@@ -25,8 +28,6 @@ grad_accum_steps * processes``; ``batch_size=6`` on 2 processes is the 12 of one
 from __future__ import annotations
 
 import dataclasses
-import functools
-import json
 import math
 import os
 from dataclasses import dataclass
@@ -39,7 +40,7 @@ import torch
 from dlf.gpt.data import split_text
 from dlf.gpt.distributed import close_distributed, init_distributed
 from dlf.gpt.model import GPT, GPTConfig
-from dlf.gpt.stream import TextStream
+from dlf.gpt.recipes.text_lm_report import PROMPT_ADVICE, report
 from dlf.gpt.text import (
     Tokenizer,
     check_length,
@@ -49,14 +50,12 @@ from dlf.gpt.text import (
     source_stamp,
 )
 from dlf.gpt.tokenizer import BPETokenizer, CharTokenizer
-from dlf.gpt.train import TrainConfig, TrainResult, train
-from dlf.gpt.trained import TextEval, TrainedGPT, evaluate_text, evaluate_tokens, load_trained
-from dlf.recipes.config import ConfigError
-from dlf.runs import RunDir, line_plot
-from dlf.sampling import generate, sample
+from dlf.gpt.train import TrainConfig, check_device, keep_records_to_checkpoint, train
+from dlf.gpt.trained import TrainedGPT, load_trained
+from dlf.recipes.config import ConfigError, ConfigMap, field_names, ranged
+from dlf.runs import RunDir
 
 SPECIAL_TOKENS = ("<|endoftext|>",)
-PROMPT_ADVICE = "give a prompt= of characters the text holds"
 
 
 @dataclass
@@ -71,53 +70,80 @@ class TextLMConfig:
     are then not used) and the peak learning rate is ``finetune_learning_rate``.
     ``compare_with``: the run directory of another model whose bits per character on this
     validation text go in the report beside this one's. ``threads``: torch CPU threads (0:
-    torch's default; 1 is fastest for a small model on a busy machine). ``workspace``: a
-    ``dlf learn`` workspace whose CausalSelfAttention and Block (the exercises
-    causal-self-attention and gpt-block, which must pass) build the GPT instead of dlf's.
+    torch's default). ``workspace``: a ``dlf learn`` workspace whose CausalSelfAttention and
+    Block (the exercises causal-self-attention and gpt-block, which must pass) build the GPT
+    instead of dlf's.
 
     The model and batch are nanoGPT's CPU "baby GPT" (4 x 4 x 128, block 64, batch 12, 2000
-    steps); the learning rate is 3e-3 with a 50-step warm-up instead of 1e-3 / 100: measured
-    here, validation loss 1.80 instead of 1.92 (characters) for the same 2000 steps.
+    steps); the peak learning rate is 3e-3 with a 50-step warm-up instead of nanoGPT's 1e-3 /
+    100, which reaches a lower validation loss in the same 2000 steps.
     """
 
-    data: str = "tinyshakespeare"
-    tokenizer: Literal["char", "bpe"] = "char"
-    vocab_size: int = 512
-    pattern: Literal["gpt4", "gpt2", "none"] = "gpt4"
-    init_from: str = ""
-    compare_with: str = ""
-    n_layer: int = 4
-    n_head: int = 4
-    n_embd: int = 128
-    block_size: int = 64
-    dropout: float = 0.0
-    bias: bool = True
-    attention: Literal["ours", "fused"] = "fused"
-    max_steps: int = 2000
-    batch_size: int = 12
-    grad_accum_steps: int = 1
-    learning_rate: float = 3e-3
-    finetune_learning_rate: float = 3e-4
-    min_lr: float = 1e-4
-    warmup_steps: int = 50
-    weight_decay: float = 0.1
-    beta1: float = 0.9
-    beta2: float = 0.99
-    grad_clip: float = 1.0
-    eval_interval: int = 250
-    eval_batches: int = 20
-    val_fraction: float = 0.1
-    seed: int = 1337
-    threads: int = 1
-    precision: Literal["auto", "fp32", "bf16"] = "auto"
-    compile: bool = False
-    device: str = "auto"
-    sample_tokens: int = 500
-    prompt: str = "\n"
-    temperature: float = 0.8
-    top_k: int = 40
-    workspace: str = ""
+    data: str = "tinyshakespeare"  # a UTF-8 file, a folder of .txt files, or tinyshakespeare
+    tokenizer: Literal["char", "bpe"] = "char"  # one token per character, or our byte-level BPE
+    vocab_size: int = ranged(512, ge=1)  # BPE tokens, <|endoftext|> included (char: unused)
+    pattern: Literal["gpt4", "gpt2", "none"] = "gpt4"  # the BPE's pre-splitting regex
+    init_from: str = ""  # a run directory to fine-tune ("" trains from scratch)
+    compare_with: str = ""  # a run directory whose bits per character go beside this one's
+    n_layer: int = ranged(4, ge=1)  # transformer blocks
+    n_head: int = ranged(4, ge=1)  # attention heads; n_embd must be a multiple of it
+    n_embd: int = ranged(128, ge=1)  # width of the residual stream
+    block_size: int = ranged(64, ge=1)  # context length in tokens
+    dropout: float = ranged(0.0, ge=0, lt=1)  # on embeddings, attention and residual branches
+    bias: bool = True  # biases in the Linear and LayerNorm layers
+    attention: Literal["ours", "fused"] = "fused"  # dlf's attention or PyTorch's fused kernel
+    max_steps: int = ranged(2000, ge=1)  # optimizer steps
+    batch_size: int = ranged(12, ge=1)  # windows per process and micro-step
+    grad_accum_steps: int = ranged(1, ge=1)  # micro-steps per optimizer step
+    learning_rate: float = ranged(3e-3, gt=0, lt=math.inf)  # peak learning rate
+    finetune_learning_rate: float = ranged(3e-4, gt=0, lt=math.inf)  # peak lr with init_from
+    min_lr: float = ranged(1e-4, ge=0, lt=math.inf)  # where the cosine decay ends
+    warmup_steps: int = ranged(50, ge=0)  # linear warm-up steps
+    lr_decay_steps: int = ranged(0, ge=0)  # where the cosine reaches min_lr (0: max_steps)
+    weight_decay: float = ranged(0.1, ge=0, lt=math.inf)  # AdamW's, on the matrices only
+    beta1: float = ranged(0.9, ge=0, lt=1)  # AdamW's first-moment decay
+    beta2: float = ranged(0.99, ge=0, lt=1)  # AdamW's second-moment decay
+    grad_clip: float = ranged(1.0, ge=0, lt=math.inf)  # largest gradient norm (0: no clipping)
+    eval_interval: int = ranged(250, ge=1)  # steps between evaluations
+    eval_batches: int = ranged(20, ge=1)  # fixed batches per evaluation
+    log_interval: int = ranged(10, ge=1)  # steps between logged training losses
+    checkpoint_interval: int = ranged(0, ge=0)  # steps between checkpoints (0: every evaluation)
+    val_fraction: float = ranged(0.1, gt=0, lt=1)  # the held-out end of the text
+    seed: int = ranged(1337, ge=0)  # initial weights, batches, dropout and the sample
+    threads: int = ranged(1, ge=0)  # torch CPU threads (0: torch's default)
+    precision: Literal["auto", "fp32", "bf16"] = "auto"  # auto: bf16 on a GPU that has it
+    compile: bool = False  # torch.compile the model
+    device: str = "auto"  # auto, cpu or cuda[:N]
+    sample_tokens: int = ranged(500, ge=0)  # tokens sampled after the prompt
+    prompt: str = "\n"  # where the sample starts
+    temperature: float = ranged(0.8, gt=0, lt=math.inf)  # logits divided by it before sampling
+    top_k: int = ranged(40, ge=1)  # sample among the k likeliest tokens
+    workspace: str = ""  # a dlf learn workspace whose attention and block build the GPT
 
+    def __post_init__(self) -> None:
+        # config.json records the absolute path, so `dlf eval` reads the text trained on
+        # whichever folder it is started from
+        if self.data and not is_corpus_name(self.data):
+            self.data = str(Path(self.data).expanduser().resolve())
+
+
+# Every field reaches GPTConfig or TrainConfig by its name, or is the recipe's own.
+CONFIG_MAP = ConfigMap(
+    TextLMConfig,
+    (GPTConfig, TrainConfig),
+    own={
+        "data", "tokenizer", "pattern", "init_from", "compare_with", "finetune_learning_rate",
+        "val_fraction", "threads", "sample_tokens", "prompt", "temperature", "top_k", "workspace",
+    },
+)  # fmt: skip
+
+# What a resumed run must share with the run it continues: the model's shape, its data and
+# tokenizer, the batch and the seed (the order of the batches).
+RESUME_KEEPS = (
+    *sorted(field_names(GPTConfig) & field_names(TextLMConfig)),
+    "data", "tokenizer", "pattern", "init_from", "val_fraction", "workspace",
+    "batch_size", "grad_accum_steps", "seed",
+)  # fmt: skip
 
 QUICK = {
     "n_layer": 2,
@@ -168,9 +194,10 @@ def build_tokenizer(
     )
 
 
-@functools.lru_cache(maxsize=4)
-def _prepare(key: tuple, stamps: tuple) -> Corpus:
-    data, kind, vocab_size, pattern, init_from, val_fraction = key
+def load_corpus(
+    data: str, kind: str, vocab_size: int, pattern: str, init_from: str, val_fraction: float
+) -> Corpus:
+    """Read ``data``, split it by characters, build or take the tokenizer, encode both parts."""
     text = read_text(data)
     train_text, val_text = split_text(text, val_fraction)
     parent = load_trained(init_from) if init_from else None
@@ -184,16 +211,32 @@ def _prepare(key: tuple, stamps: tuple) -> Corpus:
     return Corpus(source, tokenizer, train_tokens, val_tokens, len(train_text), val_text, parent)
 
 
+_CORPORA: dict[tuple, Corpus] = {}  # the last few corpora, by their fields and files' stamps
+
+
 def prepare(config: TextLMConfig) -> Corpus:
-    """Read, split and tokenize ``config.data`` (cached on the fields that matter and the files'
-    sizes and times, so :func:`preflight` and :func:`run` do it once)."""
+    """:func:`load_corpus` of ``config``'s data fields, kept for as long as the files' sizes and
+    times do not change, so :func:`preflight` and :func:`run` read and tokenize once."""
     c = config
-    key = (c.data, c.tokenizer, c.vocab_size, c.pattern, c.init_from, c.val_fraction)
+    fields = (c.data, c.tokenizer, c.vocab_size, c.pattern, c.init_from, c.val_fraction)
     parent_stamp = ()
     if c.init_from:
         manifest = Path(c.init_from).expanduser() / "checkpoint" / "checkpoint.json"
         parent_stamp = (str(manifest), manifest.stat().st_mtime_ns if manifest.exists() else 0)
-    return _prepare(key, (source_stamp(c.data), parent_stamp))
+    key = (*fields, source_stamp(c.data), parent_stamp)
+    if key not in _CORPORA:
+        corpus = load_corpus(*fields)
+        while len(_CORPORA) >= 4:
+            del _CORPORA[next(iter(_CORPORA))]
+        _CORPORA[key] = corpus
+    return _CORPORA[key]
+
+
+def check_settings(config: TextLMConfig) -> None:
+    """The rules between fields, raised as ConfigError (exit 2): those of GPTConfig and
+    TrainConfig (each head gets n_embd / n_head features ...), and the device exists."""
+    CONFIG_MAP.check(config)
+    check_device(config.device)
 
 
 def preflight(config: TextLMConfig) -> None:
@@ -201,7 +244,10 @@ def preflight(config: TextLMConfig) -> None:
     binary file, a text too short for one block (or one batch), characters the fine-tuned
     model's tokenizer cannot encode, a run directory without a checkpoint, a workspace whose
     pieces do not pass. Raises :class:`dlf.data.DataError` subclasses or a
-    :class:`dlf.learn.errors.WorkspaceError` (one line each; ``dlf`` exits with status 1)."""
+    :class:`dlf.learn.errors.WorkspaceError` (one line each; ``dlf`` exits with status 1); a
+    value that breaks a rule between fields (:func:`check_settings`) is a ConfigError (exit 2).
+    """
+    check_settings(config)
     if config.workspace:
         from dlf.learn.parts import require_passing
 
@@ -250,11 +296,7 @@ def build_model(config: TextLMConfig, corpus: Corpus) -> tuple[GPT, float]:
         model = model_class(shape)
         model.load_state_dict(corpus.parent.model.state_dict())
         return model, config.finetune_learning_rate
-    fields = dataclasses.asdict(config)
-    names = {f.name for f in dataclasses.fields(GPTConfig)} - {"vocab_size"}
-    shape = GPTConfig(
-        vocab_size=corpus.tokenizer.vocab_size, **{k: fields[k] for k in names if k in fields}
-    )
+    shape = CONFIG_MAP.build(GPTConfig, config, vocab_size=corpus.tokenizer.vocab_size)
     return model_class(shape), config.learning_rate
 
 
@@ -267,10 +309,9 @@ def run(config: TextLMConfig, run_dir: RunDir) -> dict:
         if world.is_main:
             corpus.tokenizer.save(run_dir.path / "tokenizer.json")
         model, lr = build_model(config, corpus)
-        fields = dataclasses.asdict(config)
-        fields.update(learning_rate=lr, min_lr=min(config.min_lr, lr))
-        names = {f.name for f in dataclasses.fields(TrainConfig)} & fields.keys()
-        train_config = TrainConfig(**{k: fields[k] for k in names})
+        train_config = CONFIG_MAP.build(
+            TrainConfig, config, learning_rate=lr, min_lr=min(config.min_lr, lr)
+        )
         run_dir.say(
             f"{corpus.train_chars + len(corpus.val_text):,} characters -> "
             f"{len(corpus.train_tokens):,} + {len(corpus.val_tokens):,} tokens "
@@ -279,228 +320,27 @@ def run(config: TextLMConfig, run_dir: RunDir) -> dict:
             f"{torch.get_num_threads()} thread(s) x {world.size} process(es)"
             + (f"; fine-tuning {corpus.parent.folder}" if corpus.parent else "")
         )
+        checkpoint_dir = run_dir.path / "checkpoint"
+        if world.is_main:  # a resumed run logs again what came after its checkpoint
+            run_dir.history[:] = keep_records_to_checkpoint(
+                run_dir.path / "metrics.jsonl", checkpoint_dir
+            )
         result = train(
             model,
             corpus.train_tokens,
             corpus.val_tokens,
             train_config,
-            checkpoint_dir=run_dir.path / "checkpoint",
+            checkpoint_dir=checkpoint_dir,
             log=run_dir.log,
             say=run_dir.say,
         )
         if not world.is_main:
             return {"steps": result.step, "rank": world.rank}
-        return report(config, run_dir, corpus, model, lr, result, world.size)
+        whose = None
+        if config.workspace:
+            from dlf.learn.parts import whose_code
+
+            whose = whose_code(config.workspace, LEARNER_PIECES)
+        return report(config, run_dir, corpus, model, lr, result, world.size, whose)
     finally:
         close_distributed()
-
-
-def generate_sample(config: TextLMConfig, model: GPT, tokenizer: Tokenizer) -> str:
-    """The prompt and ``sample_tokens`` tokens sampled after it (temperature, top-k, seeded)."""
-    model.eval()
-    return sample_text(config, model.step_fn(), tokenizer, next(model.parameters()).device)
-
-
-def sample_text(
-    config: TextLMConfig, step_fn, tokenizer: Tokenizer, device: torch.device | str = "cpu"
-) -> str:
-    """``config.prompt`` and ``config.sample_tokens`` tokens sampled after it from any model
-    behind a ``dlf.sampling`` ``step_fn`` (temperature, top-k, seeded by ``config.seed``)."""
-    generator = torch.Generator(device=device).manual_seed(config.seed)
-    strategy = functools.partial(
-        sample, temperature=config.temperature, top_k=config.top_k, generator=generator
-    )
-    prompt = torch.tensor(
-        encode_checked(tokenizer, config.prompt, "prompt", PROMPT_ADVICE), device=device
-    )
-    tokens = generate(step_fn, prompt, config.sample_tokens, strategy)
-    return config.prompt + "".join(TextStream(tokens, tokenizer))
-
-
-def read_metrics(folder: Path) -> list[dict]:
-    """The records of a run's metrics.jsonl ([] if it has none)."""
-    path = folder / "metrics.jsonl"
-    if not path.is_file():
-        return []
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
-
-
-def loss_series(run_dir: RunDir, parent: TrainedGPT | None) -> dict[str, tuple[list, list]]:
-    """The curves of the loss figure, ``label -> (steps, losses)``: training (each logged batch)
-    and the evaluations (train, val); when fine-tuning, the parent run's evaluations first
-    (phase 1, read from its metrics.jsonl) and this run's after them, its steps shifted by the
-    parent's (phase 2)."""
-    if parent is None:
-        keys = (("loss", "train (batch)"), ("train_loss", "train"), ("val_loss", "validation"))
-        return {label: run_dir.series(key) for key, label in keys}
-    series = {}
-    records = read_metrics(parent.folder)
-    phases = [
-        ("phase 1 (pre-training)", 0, records),
-        ("phase 2 (fine-tuning)", parent.step, run_dir.history),
-    ]
-    for phase, offset, rows in phases:
-        for key, label in (("train_loss", "train"), ("val_loss", "validation")):
-            kept = [r for r in rows if key in r]
-            series[f"{phase}: {label}"] = (
-                [r["step"] + offset for r in kept],
-                [r[key] for r in kept],
-            )
-    return series
-
-
-def loss_figure(run_dir: RunDir, parent: TrainedGPT | None) -> None:
-    """The loss curves of :func:`loss_series` in the report."""
-    caption = (
-        "Training loss of each logged batch, and the loss of fixed train/validation batches at "
-        "every evaluation."
-    )
-    if parent is not None:
-        caption = (
-            f"Both phases: pre-training ({parent.folder}, {parent.step} steps, read from its "
-            "metrics.jsonl), then fine-tuning from its checkpoint on this run's text, steps "
-            "counted on from there. The loss of fixed train/validation batches at every "
-            "evaluation, each phase on its own text."
-        )
-    series = loss_series(run_dir, parent)
-    run_dir.figure("loss", line_plot(series, "step", "cross-entropy (nats/token)"), caption=caption)
-
-
-def per_char_row(name: str, tokenizer: Tokenizer, evaluation: TextEval) -> list:
-    return [
-        name,
-        f"{type(tokenizer).__name__} ({tokenizer.vocab_size})",
-        evaluation.tokens,
-        evaluation.characters,
-        f"{evaluation.characters / evaluation.tokens:.3f}",
-        f"{evaluation.loss:.4f}",
-        f"{evaluation.perplexity:.2f}",
-        f"{evaluation.bits_per_char:.4f}",
-    ]
-
-
-def report(
-    config: TextLMConfig,
-    run_dir: RunDir,
-    corpus: Corpus,
-    model: GPT,
-    lr: float,
-    result: TrainResult,
-    processes: int,
-) -> dict:
-    """Figures, tables, the sample; returns the summary."""
-    tokenizer = corpus.tokenizer
-    final = evaluate_tokens(model, tokenizer, corpus.val_tokens, config.batch_size)
-    text_out = generate_sample(config, model, tokenizer)
-    if config.workspace:
-        from dlf.learn.parts import whose_code
-
-        run_dir.text(
-            "Whose code ran",
-            whose_code(config.workspace, LEARNER_PIECES)
-            + " The embeddings, the MLP, the layer norms, the training loop and the sampler "
-            "are dlf's.",
-        )
-    loss_figure(run_dir, corpus.parent)
-    run_dir.figure(
-        "lr",
-        line_plot({"lr": run_dir.series("lr")}, "step", "learning rate"),
-        caption="Linear warm-up, then cosine decay to min_lr.",
-    )
-    run_dir.table(
-        "Data",
-        ["source", "characters (train / val)", "tokenizer", "tokens (train / val)", "chars/token"],
-        [
-            [
-                config.data,
-                f"{corpus.train_chars:,} / {len(corpus.val_text):,}",
-                repr(tokenizer),
-                f"{len(corpus.train_tokens):,} / {len(corpus.val_tokens):,}",
-                f"{corpus.train_chars / max(len(corpus.train_tokens), 1):.3f}",
-            ]
-        ],
-    )
-    if corpus.parent is not None:
-        run_dir.text(
-            "Fine-tuning",
-            f"Started from {corpus.parent.folder} (step {corpus.parent.step}); its model shape "
-            f"and tokenizer are kept; peak learning rate {lr:g} (finetune_learning_rate).",
-        )
-    c = model.config
-    run_dir.table(
-        "Model",
-        ["n_layer", "n_head", "n_embd", "block_size", "vocab_size", "parameters", "attention"],
-        [
-            [c.n_layer, c.n_head, c.n_embd, c.block_size, c.vocab_size,
-             model.num_params(non_embedding=False), c.attention]
-        ],
-    )  # fmt: skip
-    evals = result.evals
-    run_dir.table(
-        "Evaluations (fixed batches)",
-        ["step", "train loss", "val loss", "val perplexity"],
-        [
-            [e["step"], f"{e['train_loss']:.4f}", f"{e['val_loss']:.4f}",
-             f"{e['val_perplexity']:.2f}"]
-            for e in evals
-        ],
-    )  # fmt: skip
-    rows = [per_char_row("this run", tokenizer, final)]
-    compared = None
-    if config.compare_with:
-        other = load_trained(config.compare_with)
-        compared = evaluate_text(other, corpus.val_text, config.compare_with, config.batch_size)
-        rows.append(per_char_row(str(other.folder), other.tokenizer, compared))
-    run_dir.table(
-        "Validation text, every token predicted once",
-        ["model", "tokenizer", "tokens", "characters", "chars/token", "loss (nats/token)",
-         "perplexity (per token)", "bits per character"],
-        rows,
-    )  # fmt: skip
-    run_dir.text(
-        "Comparing tokenizers",
-        "Loss per token depends on what a token is; loss per character does not. Every gpt-text "
-        "run splits its text at the same character (val_fraction), so the bits per character "
-        "of runs with different tokenizers on the same data are measured on the same "
-        "validation characters. (A window of block_size BPE tokens also spans more characters "
-        "of context than one of block_size characters.)",
-    )
-    tokens_per_second = (
-        result.tokens_per_step * (result.step - result.start_step) / max(result.train_seconds, 1e-9)
-    )
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else math.nan
-    run_dir.text(
-        "Timing",
-        f"{result.step - result.start_step} steps in {result.train_seconds:.1f} s of training "
-        f"({tokens_per_second:,.0f} tokens/s, {torch.get_num_threads()} thread(s) x {processes} "
-        f"process(es), 1-minute load average {load:.2f} at the end); {result.wall_seconds:.1f} s "
-        "with evaluations and checkpoints.",
-    )
-    run_dir.text(
-        f"Sample (temperature {config.temperature}, top-k {config.top_k})", text_out, pre=True
-    )
-    best = min(evals, key=lambda e: e["val_loss"])
-    summary = {
-        "val_loss": evals[-1]["val_loss"],
-        "val_perplexity": evals[-1]["val_perplexity"],
-        "best_val_loss": best["val_loss"],
-        "train_loss": evals[-1]["train_loss"],
-        "val_loss_all_tokens": final.loss,
-        "val_perplexity_all_tokens": final.perplexity,
-        "val_bits_per_char": final.bits_per_char,
-        "chars_per_token": final.characters / final.tokens,
-        "vocab_size": tokenizer.vocab_size,
-        "steps": result.step,
-        "learning_rate": lr,
-        "init_from": str(corpus.parent.folder) if corpus.parent else None,
-        "train_seconds": round(result.train_seconds, 2),
-        "tokens_per_second": round(tokens_per_second),
-        "parameters": model.num_params(non_embedding=False),
-        "processes": processes,
-        "load_average": round(load, 2),
-        "sample": text_out,
-        "code": f"workspace {config.workspace}" if config.workspace else "dlf",
-    }
-    if compared is not None:
-        summary["compare_bits_per_char"] = compared.bits_per_char
-    return summary

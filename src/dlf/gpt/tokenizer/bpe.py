@@ -23,8 +23,14 @@ from typing import Literal
 import regex
 
 from dlf.gpt.tokenizer.bytes_unicode import str_to_token, token_to_str
+from dlf.gpt.tokenizer.char import read_json
 from dlf.gpt.tokenizer.merge import bpe_merge
-from dlf.gpt.tokenizer.pretokenize import resolve_pattern, special_splitter, split_chunks
+from dlf.gpt.tokenizer.pretokenize import (
+    first_gap,
+    resolve_pattern,
+    special_splitter,
+    split_chunks,
+)
 from dlf.gpt.tokenizer.train import train_bpe
 
 FORMAT = "dlf.gpt.tokenizer.BPETokenizer"
@@ -129,6 +135,8 @@ class BPETokenizer:
         counts: Counter[str] = Counter()
         for piece in pieces:
             counts.update(split_chunks(piece, compiled))
+        if sum(len(c) * n for c, n in counts.items()) != sum(map(len, pieces)):
+            raise ValueError(_lost_text(pieces, pattern, compiled))
         chunks = {_utf8(chunk): n for chunk, n in counts.items()}
         vocab, merges = train_bpe(
             chunks, vocab_size - len(specials), _print_merge if verbose else None
@@ -306,8 +314,9 @@ class BPETokenizer:
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> BPETokenizer:
-        """A tokenizer written by :meth:`save` (JSON only: loading runs no code)."""
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        """A tokenizer written by :meth:`save` (JSON only: loading runs no code); anything else
+        is a ValueError naming ``path``."""
+        data = read_json(path)
         if not isinstance(data, dict) or data.get("format") != FORMAT:
             raise ValueError(f'{path} is not a BPETokenizer file (no "format": "{FORMAT}")')
         if data.get("version") != VERSION:
@@ -315,15 +324,24 @@ class BPETokenizer:
                 f"{path}: version {data.get('version')} is not supported "
                 f"(this dlf reads version {VERSION})"
             )
-        vocab = [str_to_token(s) for s in data["vocab"]]
-        ids = _unique_ids(data["vocab"])
-        merges = []
-        for line in data["merges"]:
-            parts = line.split(" ")
-            if len(parts) != 2 or parts[0] not in ids or parts[1] not in ids:
-                raise ValueError(f"{path}: merge {line!r} is not two tokens of the vocabulary")
-            merges.append((ids[parts[0]], ids[parts[1]]))
-        return cls(vocab, merges, data["pattern"], data["special_tokens"])
+        kinds = {
+            "vocab": list, "merges": list, "pattern": (str, type(None)), "special_tokens": dict
+        }  # fmt: skip
+        for key, kind in kinds.items():
+            if not isinstance(data.get(key), kind):
+                raise ValueError(f"{path}: {key!r} is missing or of the wrong kind")
+        try:
+            vocab = [str_to_token(s) for s in data["vocab"]]
+            ids = _unique_ids(data["vocab"])
+            merges = []
+            for line in data["merges"]:
+                parts = line.split(" ")
+                if len(parts) != 2 or parts[0] not in ids or parts[1] not in ids:
+                    raise ValueError(f"merge {line!r} is not two tokens of the vocabulary")
+                merges.append((ids[parts[0]], ids[parts[1]]))
+            return cls(vocab, merges, data["pattern"], data["special_tokens"])
+        except (ValueError, TypeError, AttributeError) as err:  # a non-string token or merge
+            raise ValueError(f"{path}: {err}") from None
 
     # -- comparison and display -----------------------------------------------------------------
 
@@ -368,6 +386,21 @@ def _utf8(text: str) -> bytes:
             f"text holds U+{ord(char):04X} at position {err.start}, a lone surrogate "
             "with no UTF-8 form; fix the text (e.g. decode it with errors='replace')"
         ) from None
+
+
+def _lost_text(pieces: list[str], pattern: str, compiled: regex.Pattern) -> str:
+    """Why a split pattern is refused: the first text between its matches, which encoding
+    with it would drop."""
+    for piece in pieces:
+        gap = first_gap(piece, compiled)
+        if gap is not None:
+            start, end = gap
+            return (
+                f"split pattern '{pattern}' loses text: no match covers {piece[start:end]!r} "
+                f"(after {piece[max(0, start - 20) : start]!r}); its matches must cover the "
+                "whole text: add an alternative for the rest (e.g. |\\s+|[^\\w\\s]+) or use gpt4"
+            )
+    return f"split pattern '{pattern}' loses text: its matches do not cover the whole text"
 
 
 def _print_merge(vocab: list[bytes], pair: tuple[int, int], new: int, count: int) -> None:

@@ -11,6 +11,15 @@ FORMAT = "dlf.gpt.tokenizer.CharTokenizer"
 VERSION = 1
 
 
+def read_json(path: str | os.PathLike):
+    """The JSON value in the file ``path``; a file that is not UTF-8 JSON is a ValueError naming
+    it. Example: a file holding ``{"a": 1}`` -> ``{"a": 1}``; one holding ``{a`` -> ValueError."""
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except ValueError as err:  # JSONDecodeError and UnicodeDecodeError alike
+        raise ValueError(f"{path} is not a JSON file ({err})") from None
+
+
 class CharTokenizer:
     """Token i is the i-th character of ``chars`` (the sorted distinct characters of a text).
 
@@ -72,13 +81,19 @@ class CharTokenizer:
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> CharTokenizer:
-        """A tokenizer written by :meth:`save`."""
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        """A tokenizer written by :meth:`save`; anything else is a ValueError naming ``path``."""
+        data = read_json(path)
         if not isinstance(data, dict) or data.get("format") != FORMAT:
             raise ValueError(f'{path} is not a CharTokenizer file (no "format": "{FORMAT}")')
         if data.get("version") != VERSION:
             raise ValueError(f"{path}: version {data.get('version')} is not supported")
-        return cls(data["chars"])
+        chars = data.get("chars")
+        if not isinstance(chars, list):
+            raise ValueError(f'{path}: "chars" must be a list of characters, got {chars!r:.40}')
+        try:
+            return cls(chars)
+        except ValueError as err:
+            raise ValueError(f"{path}: {err}") from None
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, CharTokenizer):

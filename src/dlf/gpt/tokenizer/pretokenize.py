@@ -33,18 +33,24 @@ def resolve_pattern(pattern: str | None) -> str | None:
     ``None`` for no pre-splitting (the whole text is one chunk).
 
     Example: ``resolve_pattern("gpt2") == GPT2_SPLIT_PATTERN``; ``resolve_pattern(r"\\w+|\\W+")``
-    -> ``r"\\w+|\\W+"``. Raises ValueError for a string that does not compile.
+    -> ``r"\\w+|\\W+"``. Raises ValueError for a string that does not compile, or that has a
+    capturing group (the chunks are the whole matches: write ``(?:...)``).
     """
     if pattern is None:
         return None
     pattern = SPLIT_PATTERNS.get(pattern, pattern)
     try:
-        regex.compile(pattern)
+        compiled = regex.compile(pattern)
     except regex.error as err:
         names = ", ".join(f'"{n}"' for n in SPLIT_PATTERNS)
         raise ValueError(
             f"split pattern {pattern!r} is neither a known name ({names}) nor a valid regex: {err}"
         ) from None
+    if compiled.groups:
+        raise ValueError(
+            f"split pattern '{pattern}' has a capturing group; chunks are whole matches: "
+            "write (?:...) instead of (...)"
+        )
     return pattern
 
 
@@ -57,6 +63,20 @@ def split_chunks(text: str, compiled: regex.Pattern | None) -> list[str]:
     if compiled is None:
         return [text] if text else []
     return compiled.findall(text)
+
+
+def first_gap(text: str, compiled: regex.Pattern) -> tuple[int, int] | None:
+    """The first stretch ``(start, end)`` of ``text`` that no match of ``compiled`` covers (text
+    the chunks would lose), or None if the matches cover it all.
+
+    Example: ``first_gap("hi, yo!", regex.compile(r"\\w+"))`` -> ``(2, 4)`` (the ``", "``).
+    """
+    position = 0
+    for match in compiled.finditer(text):
+        if match.start() > position:
+            return position, match.start()
+        position = max(position, match.end())
+    return (position, len(text)) if position < len(text) else None
 
 
 def special_splitter(specials: list[str] | set[str] | tuple[str, ...]) -> re.Pattern | None:

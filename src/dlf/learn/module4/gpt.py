@@ -34,7 +34,6 @@ from torch import nn
 
 from dlf.gpt import model
 from dlf.gpt.model import init_gpt2_weights
-from dlf.transformer.positional import LearnedPositionalEmbedding
 
 
 class GPT(model.GPT):
@@ -46,25 +45,26 @@ class GPT(model.GPT):
     """
 
     def __init__(self, config):
-        """Build the modules, with these names (checkpoints load weights by name):
+        """Build the modules, with GPT-2's names (checkpoints load weights by name):
 
-            self.config   the GPTConfig (C = config.n_embd)
-            self.wte      nn.Embedding(vocab_size, C): the token embedding
-            self.wpe      LearnedPositionalEmbedding(block_size, C): self.wpe(x, offset=p) adds
-                          the embeddings of positions p .. p + T - 1 to x (B, T, C)
-            self.drop     nn.Dropout(config.dropout)
-            self.h        nn.ModuleList of n_layer blocks, each self.block(config)
-            self.ln_f     nn.LayerNorm(C, bias=config.bias)
-            self.lm_head  nn.Linear(C, vocab_size, bias=False) whose weight IS wte's weight
-                          (weight tying: one matrix, counted and trained once)
+            self.config       the GPTConfig (C = config.n_embd)
+            self.transformer  nn.ModuleDict(dict(wte=..., wpe=..., drop=..., h=..., ln_f=...)):
+                wte           nn.Embedding(vocab_size, C): the token embedding
+                wpe           nn.Embedding(block_size, C): the position embedding
+                drop          nn.Dropout(config.dropout)
+                h             nn.ModuleList of n_layer blocks, each self.block(config)
+                ln_f          nn.LayerNorm(C, bias=config.bias)
+            self.lm_head      nn.Linear(C, vocab_size, bias=False) whose weight IS
+                              self.transformer.wte's weight (weight tying: one matrix,
+                              counted and trained once)
 
         Start with nn.Module.__init__(self): super().__init__(config) would run dlf's GPT
         constructor, the piece you write. End with GPT-2's initialisation:
         self.apply(init_gpt2_weights) (every Linear and Embedding weight ~ N(0, 0.02^2), biases
         0), then N(0, (0.02 / sqrt(2 n_layer))^2) for each block's attn.c_proj.weight and
-        mlp.W_2.weight, the layers that end a residual branch.
+        mlp.c_proj.weight, the layers that end a residual branch.
         Checked: the number of parameters of GPT-2 small, GPT(GPTConfig()) built on the meta
-        device (124,439,808), the modules' names, lm_head.weight is wte.weight, and the mean
+        device (124,439,808), the modules' names, lm_head.weight is transformer.wte.weight, the mean
         and standard deviation of each group of weights against dlf's GPT (within 15%).
         """
         raise NotImplementedError
@@ -73,9 +73,9 @@ class GPT(model.GPT):
         """Logits of the T tokens idx that follow the kv_cache's tokens, and the grown cache.
 
             past = the number of cached positions (the size of dim 2 of any cached k), else 0
-            x = Dropout(wte(idx) + position embeddings of past .. past + T - 1)
+            x = Dropout(wte(idx) + wpe(positions past .. past + T - 1))
             x, (k_l, v_l) = h[l](x, kv_cache[l])   for each block l (None without a cache)
-            logits = lm_head(ln_f(x))
+            logits = lm_head(ln_f(x))              (wte, wpe, h, ln_f: self.transformer's)
 
         Raise ValueError if past + T > block_size (there are no embeddings for the positions
         beyond).
@@ -130,10 +130,10 @@ def check_count(g: Grader, cls: type) -> None:
     V, C, L, N = config.vocab_size, config.n_embd, config.n_layer, config.block_size
     per_block = sum(p.numel() for p in model.Block(config).to("meta").parameters())
     named = {
-        V * C: "lm_head has its own weight: tie it, self.lm_head.weight = self.wte.weight (one "
-        "matrix for the embedding and the output layer)",
+        V * C: "lm_head has its own weight: tie it, self.lm_head.weight = "
+        "self.transformer.wte.weight (one matrix for the embedding and the output layer)",
         V * C + V: "lm_head has its own weight and a bias: nn.Linear(C, vocab_size, bias=False), "
-        "then self.lm_head.weight = self.wte.weight",
+        "then self.lm_head.weight = self.transformer.wte.weight",
         V: "lm_head has a bias: nn.Linear(C, vocab_size, bias=False)",
         -2 * C: "ln_f, the final layer norm, is missing",
         -C: "ln_f has no bias: nn.LayerNorm(C, bias=config.bias)",
@@ -153,10 +153,10 @@ def check_count(g: Grader, cls: type) -> None:
 INIT = dict(block_size=64, vocab_size=256, n_layer=4, n_head=4, n_embd=64)
 GROUPS = (  # (name, which parameters: a suffix of their names)
     ("wte.weight", ("wte.weight",)),
-    ("wpe.embedding.weight", ("wpe.embedding.weight",)),
+    ("wpe.weight", ("wpe.weight",)),
     ("attn.c_attn.weight", ("attn.c_attn.weight",)),
-    ("mlp.W_1.weight", ("mlp.W_1.weight",)),
-    ("attn.c_proj.weight and mlp.W_2.weight", ("attn.c_proj.weight", "mlp.W_2.weight")),
+    ("mlp.c_fc.weight", ("mlp.c_fc.weight",)),
+    ("attn.c_proj.weight and mlp.c_proj.weight", ("attn.c_proj.weight", "mlp.c_proj.weight")),
     ("the biases", ("bias",)),
 )
 
@@ -202,7 +202,7 @@ def check_init(g: Grader, cls: type) -> None:
         elif residual and abs(std / 0.02 - 1) <= 0.05:
             diagnosis = (
                 "the residual projections are not scaled: after self.apply(init_gpt2_weights), "
-                "re-draw attn.c_proj.weight and mlp.W_2.weight with std 0.02 / sqrt(2 n_layer) "
+                "re-draw attn.c_proj.weight and mlp.c_proj.weight with std 0.02 / sqrt(2 n_layer) "
                 f"= {residual_std:.4g}"
             )
         elif residual:
@@ -223,21 +223,22 @@ def check_init(g: Grader, cls: type) -> None:
 
 
 def check_modules(g: Grader, ref: nn.Module, theirs: nn.Module) -> bool:
-    """The same parameter names as dlf's GPT, and lm_head tied to wte."""
+    """The same parameter names as dlf's GPT, and lm_head tied to transformer.wte."""
     want, got = set(ref.state_dict()), set(theirs.state_dict())
     missing, unexpected = sorted(want - got), sorted(got - want)
     ok = g.check(
-        "the modules have dlf's names (wte, wpe, drop, h, ln_f, lm_head)",
+        "the modules have dlf's names (transformer.wte, wpe, drop, h, ln_f, lm_head)",
         not missing and not unexpected,
         f"missing {missing[:4]}, unexpected {unexpected[:4]}",
         "name the attributes as the docstring does: weights are loaded by name",
     )
-    lm_head, wte = getattr(theirs, "lm_head", None), getattr(theirs, "wte", None)
+    lm_head = getattr(theirs, "lm_head", None)
+    wte = getattr(getattr(theirs, "transformer", None), "wte", None)
     g.check(
-        "lm_head.weight is wte.weight (weight tying)",
+        "lm_head.weight is transformer.wte.weight (weight tying)",
         lm_head is not None and wte is not None and lm_head.weight is wte.weight,
         "two different tensors",
-        "tie them after creating both: self.lm_head.weight = self.wte.weight",
+        "tie them after creating both: self.lm_head.weight = self.transformer.wte.weight",
     )
     return ok
 
@@ -261,18 +262,22 @@ def variant(
     feeds every block the embeddings; ``caches``: "each" (layer l gets kv_cache[l]), "none"
     or "first" (every layer gets kv_cache[0]); ``softmax``: returns probabilities.
     """
+    import torch
+
+    t = gpt.transformer
     past = 0 if cache is None else cache[0][0].size(2)
-    x = gpt.wte(idx)
+    x = t.wte(idx)
     if positions:
-        x = gpt.wpe(x, offset=past if offset else 0)
-    x = gpt.drop(x)
+        start = past if offset else 0
+        x = x + t.wpe(torch.arange(start, start + idx.size(1)))
+    x = t.drop(x)
     h = x
-    for i, block in enumerate(gpt.h):
+    for i, block in enumerate(t.h):
         layer_cache = (
             None if cache is None or caches == "none" else cache[0 if caches == "first" else i]
         )
         h, _ = block(h if chain else x, layer_cache)
-    logits = gpt.lm_head(gpt.ln_f(h) if ln_f else h)
+    logits = gpt.lm_head(t.ln_f(h) if ln_f else h)
     return logits.softmax(-1) if softmax else logits
 
 
@@ -281,16 +286,16 @@ def mistakes(gpt: nn.Module, idx: torch.Tensor, cache: tuple | None) -> list[Mis
     named = [
         (
             "the positions start at 0 despite the cache: the new tokens are at positions "
-            "past .. past + T - 1, self.wpe(x, offset=past)",
+            "past .. past + T - 1, torch.arange(past, past + T)",
             {"offset": False},
             True,
         ),
         (
-            "no position embedding: x = self.wpe(self.wte(idx), offset=past)",
+            "no position embedding: x = wte(idx) + wpe(positions)",
             {"positions": False},
             False,
         ),
-        ("ln_f is missing: logits = self.lm_head(self.ln_f(x))", {"ln_f": False}, False),
+        ("ln_f is missing: logits = self.lm_head(ln_f(x))", {"ln_f": False}, False),
         (
             "every block reads the embeddings: each block must read the previous block's "
             "output, x, kv = block(x, ...)",
@@ -305,7 +310,7 @@ def mistakes(gpt: nn.Module, idx: torch.Tensor, cache: tuple | None) -> list[Mis
         ("every block gets layer 0's cache: block l gets kv_cache[l]", {"caches": "first"}, True),
         (
             "the kv_cache is not used: the new tokens sit at positions past .. past + T - 1 "
-            "(self.wpe(x, offset=past)), and block l gets kv_cache[l]",
+            "(torch.arange(past, past + T)), and block l gets kv_cache[l]",
             {"offset": False, "caches": "none"},
             True,
         ),
@@ -362,11 +367,11 @@ def check_gradient(g: Grader, ref: nn.Module, theirs: nn.Module, idx: torch.Tens
         logits = g.call(module.step, idx)[0]
         loss = F.cross_entropy(logits.reshape(-1, logits.size(-1)), targets.reshape(-1))
         loss.backward()
-        grads.append(module.wte.weight.grad)
+        grads.append(module.transformer.wte.weight.grad)
     if not g.check(
         "the gradient reaches the token embedding",
         grads[1] is not None,
-        "wte.weight.grad is None after backward",
+        "transformer.wte.weight.grad is None after backward",
         "the logits were computed outside autograd (.detach(), torch.no_grad, .data)",
     ):
         return
@@ -465,12 +470,13 @@ EXERCISE = Exercise(
     hints=(
         "__init__ creates modules and stores them as attributes; step only uses them. Write "
         "__init__ first and print(sum(p.numel() for p in GPT(GPTConfig()).parameters())).",
-        "Weight tying is one line after both exist: self.lm_head.weight = self.wte.weight. "
-        "model.parameters() then yields the matrix once, and the count is 124,439,808.",
+        "Weight tying is one line after both exist: self.lm_head.weight = "
+        "self.transformer.wte.weight. model.parameters() then yields the matrix once, and the "
+        "count is 124,439,808.",
         "In step, past = 0 if kv_cache is None else kv_cache[0][0].size(2): the new tokens sit "
-        "at positions past .. past + T - 1, which is what self.wpe(x, offset=past) adds.",
-        "x = self.drop(self.wpe(self.wte(idx), offset=past)); for i, block in "
-        "enumerate(self.h): x, kv = block(x, None if kv_cache is None else kv_cache[i]); keep "
-        "each kv; return self.lm_head(self.ln_f(x)), tuple(the kvs).",
+        "at positions past .. past + T - 1, torch.arange(past, past + T, device=idx.device).",
+        "With t = self.transformer: x = t.drop(t.wte(idx) + t.wpe(positions)); for i, block in "
+        "enumerate(t.h): x, kv = block(x, None if kv_cache is None else kv_cache[i]); keep "
+        "each kv; return self.lm_head(t.ln_f(x)), tuple(the kvs).",
     ),
 )
