@@ -48,9 +48,9 @@ COMMANDS: dict[str, list[Step]] = {
     "dlf run mnist-mlp --help": [step("run mnist-mlp --help")],
     "dlf run mnist-mlp --quick": [step("run mnist-mlp --quick")],
     "dlf run mnist-mlp epochs=30 lr=0.05": [step("run mnist-mlp --quick epochs=1 lr=0.05")],
-    "dlf run gpt-shakespeare-char --setting cpu-40s": [
+    "dlf run gpt-shakespeare-char --setting fast-bf16": [
         step(
-            "run gpt-shakespeare-char --setting cpu-40s max_steps=4 block_size=32 "
+            "run gpt-shakespeare-char --setting fast-bf16 max_steps=4 block_size=32 "
             "eval_interval=4 eval_batches=1 sample_tokens=20"
         )
     ],
@@ -61,8 +61,10 @@ COMMANDS: dict[str, list[Step]] = {
     "dlf gradcheck": [step("gradcheck")],
     "dlf path --quick --modules 1": [step("path --quick --modules 1")],
     "dlf summary resnet18": [step("summary resnet18")],
+    "dlf summary gpt2 --html gpt2.html": [step("summary gpt2 --html gpt2.html")],
     "dlf receptive-field vgg16": [step("receptive-field vgg16")],
     "dlf run gpt-text data=my_notes.txt": [step("run gpt-text data=my_notes.txt --quick")],
+    "dlf run gpt-text --resume runs/gpt-text/<time>": [step("run gpt-text --resume {run}")],
     (
         r'dlf sample runs/gpt-text/<time> --prompt "ROMEO:" --strategy top-p --top-p 0.9 '
         r'--stop "\n\n"'

@@ -20,6 +20,7 @@ from dlf.data import DataError
 from dlf.learn.catalog import UnknownExercise
 from dlf.learn.errors import WorkspaceError
 from dlf.recipes import ConfigError, UnknownRecipe
+from dlf.recipes.runner import SweepIncomplete
 from dlf.runs import Diverged
 
 BROKEN_PIPE = 128 + 13  # the status of a process killed by SIGPIPE, as the shell reports it
@@ -95,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     except (UsageError, ConfigError, UnknownRecipe, UnknownExercise) as err:
         print(f"dlf: error: {_without_prog(str(err))}", file=sys.stderr)
         return 2
-    except (DataError, WorkspaceError) as err:
+    except (DataError, WorkspaceError, SweepIncomplete) as err:
         print(f"dlf: error: {_without_prog(str(err))}", file=sys.stderr)
         return 1
     except Diverged as err:

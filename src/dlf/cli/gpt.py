@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import re
 import sys
 
@@ -17,17 +18,54 @@ def unescape(text: str) -> str:
     return re.sub(r"\\(.)", lambda m: ESCAPES.get(m[1], m[0]), text)
 
 
+def finite(text: str) -> float:
+    """An argparse type: a finite number. Example: ``"0.8"`` -> ``0.8``; ``"nan"``, ``"inf"`` ->
+    an error (argparse then prints it as one line)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be a finite number, got {text!r}")
+    return value
+
+
+def int_up_to(high: int):
+    """An argparse type: a whole number <= ``high`` (the lower bounds are checked where the
+    value is used). Example: ``int_up_to(10)("3")`` -> ``3``; ``int_up_to(10)("11")`` -> error.
+    """
+
+    def parse(text: str) -> int:
+        value = int(text)  # ValueError: argparse says "invalid int value"
+        if value > high:
+            raise argparse.ArgumentTypeError(f"at most {high:,}, got {value:,}")
+        return value
+
+    parse.__name__ = "int"
+    return parse
+
+
+MAX_NEW_TOKENS = 10_000_000  # the token buffer of generation is allocated whole, 8 bytes each
+MAX_BEAM_WIDTH = 1000  # every step scores beam_width x vocabulary candidates
+
+
 def add_sample(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("run_dir", metavar="RUN_DIR", help="a GPT run directory")
+    parser.add_argument("run_dir", metavar="RUN_DIR", nargs="?", help="a GPT run directory")
+    parser.add_argument(
+        "--model",
+        metavar="DIR",
+        help="instead of RUN_DIR: a GPT-2 folder in Hugging Face's layout (config.json, "
+        "model.safetensors)",
+    )
     parser.add_argument("--prompt", default="\\n", help='the text to continue ("\\n")')
     parser.add_argument("--strategy", default="top-p", help="greedy|sample|top-k|top-p|beam")
-    parser.add_argument("--temperature", type=float, default=0.8)
+    parser.add_argument("--temperature", type=finite, default=0.8)
     parser.add_argument("--top-k", type=int, default=None, help="(top-k: 40)")
-    parser.add_argument("--top-p", type=float, default=None, help="(top-p: 0.9)")
-    parser.add_argument("--beam-width", type=int, default=4)
-    parser.add_argument("--length-penalty", type=float, default=1.0)
-    parser.add_argument("--repetition-penalty", type=float, default=1.0)
-    parser.add_argument("--max-new-tokens", type=int, default=500)
+    parser.add_argument("--top-p", type=finite, default=None, help="(top-p: 0.9)")
+    parser.add_argument("--beam-width", type=int_up_to(MAX_BEAM_WIDTH), default=4)
+    parser.add_argument("--length-penalty", type=finite, default=1.0)
+    parser.add_argument("--repetition-penalty", type=finite, default=1.0)
+    parser.add_argument("--max-new-tokens", type=int_up_to(MAX_NEW_TOKENS), default=500)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
         "--stop",
@@ -60,7 +98,14 @@ def cmd_sample(args: argparse.Namespace) -> int:
     stops = [unescape(s) for s in args.stop]
     if not all(stops):
         raise UsageError("dlf sample: --stop wants a non-empty text")
-    trained = load_trained(args.run_dir)
+    if (args.run_dir is None) == (args.model is None):
+        raise UsageError("dlf sample: give a RUN_DIR or --model DIR (one of the two)")
+    if args.model is not None:
+        from dlf.gpt.pretrained import load_gpt2
+
+        trained = load_gpt2(args.model)
+    else:
+        trained = load_trained(args.run_dir)
     prompt = unescape(args.prompt)
     try:
         stream = complete(trained, prompt, args.max_new_tokens, settings, stops, args.include_stop)

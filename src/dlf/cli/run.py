@@ -6,9 +6,10 @@ import argparse
 import json
 
 from dlf.cli.errors import UsageError
+from dlf.cli.paths import writable_folder
 from dlf.cli.tools import parse_modules
 from dlf.recipes import get_recipe, parse_overrides, recipe_names, run_recipe, sweep
-from dlf.recipes.runner import is_main_process
+from dlf.recipes.runner import is_main_process, resume_config
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -20,7 +21,10 @@ def _common(parser: argparse.ArgumentParser) -> None:
 # Commands whose ``--help`` after a recipe name describes that recipe (their parsers are made
 # without argparse's own -h, see dlf.cli.build_parser).
 RECIPE_HELP = ("run", "sweep")
-RUN_USAGE = "dlf run RECIPE [--quick | --setting NAME] [--runs-dir DIR] [--quiet] [key=value ...]"
+RUN_USAGE = (
+    "dlf run RECIPE [--quick | --setting NAME | --resume RUN_DIR] [--runs-dir DIR] [--quiet] "
+    "[key=value ...]"
+)
 SWEEP_USAGE = "dlf sweep RECIPE key=v1,v2 [key=a,b ...] [--quick] [--runs-dir DIR] [--quiet]"
 
 
@@ -41,6 +45,9 @@ def add_run(parser: argparse.ArgumentParser) -> None:
     parser.set_defaults(takes_pairs="key=value config overrides")
     _common(parser)
     parser.add_argument("--setting", default=None, help="a named setting of the recipe (dlf list)")
+    parser.add_argument(
+        "--resume", default=None, metavar="RUN_DIR", help="go on with a stopped run of the recipe"
+    )
 
 
 def add_sweep(parser: argparse.ArgumentParser) -> None:
@@ -81,8 +88,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     if name is None:
         return 0
     recipe = get_recipe(name)
-    config = recipe.make_config(args.quick, parse_overrides(args.pairs), args.setting)
-    run_dir, summary = run_recipe(recipe, config, args.runs_dir, args.quiet)
+    if args.resume and (args.quick or args.setting):
+        raise UsageError("--resume takes the run's own config: give no --quick or --setting")
+    if args.resume:
+        config = resume_config(recipe, args.resume, parse_overrides(args.pairs))
+    else:
+        config = recipe.make_config(args.quick, parse_overrides(args.pairs), args.setting)
+        writable_folder(args.runs_dir, "--runs-dir")
+    run_dir, summary = run_recipe(recipe, config, args.runs_dir, args.quiet, args.resume)
     if is_main_process():  # under torchrun the other ranks' run folders are temporary
         print(json.dumps(summary, indent=2))
         print(f"report: {run_dir.path / 'report.html'}")
@@ -94,6 +107,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         return 0
     if not args.pairs:
         raise UsageError("sweep wants at least one key=v1,v2 to vary")
+    writable_folder(args.runs_dir, "--runs-dir")
     sweep_dir = sweep(get_recipe(args.recipe), args.pairs, args.quick, args.runs_dir, args.quiet)
     print(f"report: {sweep_dir.path / 'report.html'}")
     return 0
@@ -145,6 +159,7 @@ def cmd_measure(args: argparse.Namespace) -> int:
     names = args.recipes or recipe_names()
     recipes = [get_recipe(name) for name in names]
     configs = [r.make_config(args.quick, None, args.setting) for r in recipes]
+    writable_folder(args.runs_dir, "--runs-dir")
     setting = args.setting or ("quick" if args.quick else "full")
     failed = []
     for recipe, config in zip(recipes, configs, strict=True):
@@ -174,6 +189,7 @@ def cmd_path(args: argparse.Namespace) -> int:
         if not workspace.exists():
             raise UsageError(f"no workspace at {args.workspace}: dlf learn init {args.workspace}")
         sections.append(lambda path_dir: path_section(path_dir, workspace, modules))
+    writable_folder(args.runs_dir, "--runs-dir")
     path_dir, summary = run_path(args.quick, modules, args.runs_dir, args.quiet, sections)
     print(json.dumps(summary, indent=2))
     print(f"report: {path_dir.path / 'report.html'}")

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from dlf.cli.errors import UsageError
+from dlf.cli.paths import writable_file
 
 
 def add_tokenizer(parser: argparse.ArgumentParser) -> None:
@@ -13,7 +14,7 @@ def add_tokenizer(parser: argparse.ArgumentParser) -> None:
     sub.required = True
     train = sub.add_parser("train", help="train a BPE tokenizer and save it as JSON")
     train.add_argument("--data", default="tinyshakespeare",
-                       help="a UTF-8 text file, or a corpus name (tinyshakespeare)")  # fmt: skip
+                       help="a UTF-8 file, a folder of .txt files, or tinyshakespeare")  # fmt: skip
     train.add_argument("--vocab-size", type=int, default=512)
     train.add_argument("--pattern", default="gpt4", help="gpt4, gpt2, or none")
     train.add_argument("--out", required=True, help="where to write the tokenizer (.json)")
@@ -22,22 +23,11 @@ def add_tokenizer(parser: argparse.ArgumentParser) -> None:
     encode.add_argument("--tokenizer", default="gpt2", help="gpt2, or a saved tokenizer .json")
 
 
-def _text(source: str) -> str:
-    from dlf.data import load_text
-
-    path = Path(source)
-    if path.is_file():
-        try:
-            return path.read_text(encoding="utf-8")
-        except UnicodeDecodeError:
-            raise UsageError(f"{source} is not UTF-8 text") from None
-    if source == "tinyshakespeare":
-        return load_text(source)
-    raise UsageError(f"--data {source!r} is neither a file nor a corpus name (tinyshakespeare)")
-
-
 def cmd_tokenizer(args: argparse.Namespace) -> int:
+    from dlf.data import DataError
+    from dlf.gpt.text import read_text
     from dlf.gpt.tokenizer import BPETokenizer
+    from dlf.gpt.tokenizer.pretokenize import resolve_pattern
 
     if args.action == "train":
         if args.vocab_size < 256:
@@ -45,16 +35,35 @@ def cmd_tokenizer(args: argparse.Namespace) -> int:
                 f"--vocab-size must be at least 256 (the bytes); got {args.vocab_size}"
             )
         pattern = None if args.pattern == "none" else args.pattern
-        tok = BPETokenizer.train(_text(args.data), args.vocab_size, pattern=pattern)
-        print(f"{tok!r} -> {tok.save(args.out)}")
+        out = writable_file(args.out, "--out")
+        try:
+            resolve_pattern(pattern)
+        except ValueError as err:
+            raise UsageError(f"--pattern: {err}") from None
+        text = read_text(args.data)
+        try:
+            tok = BPETokenizer.train(text, args.vocab_size, pattern=pattern)
+        except ValueError as err:  # a pattern whose matches lose part of the text
+            raise UsageError(f"--pattern: {err}") from None
+        try:
+            saved = tok.save(out)
+        except OSError as err:
+            raise UsageError(f"--out {args.out}: {err.strerror or err}") from None
+        print(f"{tok!r} -> {saved}")
         return 0
     if args.tokenizer == "gpt2":
         tok = BPETokenizer.gpt2()
     elif Path(args.tokenizer).is_file():
-        tok = BPETokenizer.load(args.tokenizer)
+        try:
+            tok = BPETokenizer.load(args.tokenizer)
+        except ValueError as err:
+            raise DataError(f"--tokenizer: {err}") from None
     else:
         raise UsageError(f"--tokenizer {args.tokenizer!r} is neither gpt2 nor a saved tokenizer")
-    ids = tok.encode(args.text)
+    try:
+        ids = tok.encode(args.text)
+    except ValueError as err:  # a lone surrogate: bytes of the command line that are not UTF-8
+        raise UsageError(str(err)) from None
     print(ids)
     print(" | ".join(repr(tok.decode([i]))[1:-1] for i in ids))
     print(f"{len(args.text.encode('utf-8'))} bytes -> {len(ids)} tokens")

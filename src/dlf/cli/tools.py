@@ -14,13 +14,24 @@ def add_checkpoints(parser: argparse.ArgumentParser) -> None:
 
 
 def parse_modules(text: str | None) -> list[int] | None:
-    """``"1,2"`` -> ``[1, 2]``; None -> None (all modules)."""
+    """``"1,2"`` -> ``[1, 2]``; None -> None (all modules); a number that is no module of the
+    path -> UsageError naming the valid ones."""
+    from dlf.path.modules import module
+
     if not text:
         return None
     try:
-        return [int(m) for m in text.split(",") if m.strip()]
+        numbers = [int(m) for m in text.split(",") if m.strip()]
     except ValueError:
-        raise UsageError(f"--modules wants numbers like 1,2; got {text!r}") from None
+        numbers = []
+    if not numbers:
+        raise UsageError(f"--modules wants numbers like 1,2; got {text!r}")
+    for number in numbers:
+        try:
+            module(number)
+        except ValueError as err:
+            raise UsageError(f"--modules: {err}") from None
+    return numbers
 
 
 def cmd_checkpoints(args: argparse.Namespace) -> int:
@@ -139,15 +150,70 @@ def _model_and_shape(args: argparse.Namespace):
     return model, shape
 
 
-def cmd_summary(args: argparse.Namespace) -> int:
-    from dlf.cnn import format_summary, summary
+def add_summary(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "model",
+        help="a model by name: a CNN (resnet18, vgg16_bn, ...), a GPT (gpt2, gpt2-medium, "
+        "gpt2-large, gpt2-xl, gpt-shakespeare-char, ...) or a Transformer (transformer-base, "
+        "transformer-big, transformer-copy)",
+    )
+    parser.add_argument(
+        "shape",
+        nargs="?",
+        default=None,
+        help="a CNN's input C,H,W, or a language model's tokens T (default: the model's own)",
+    )
+    parser.add_argument(
+        "--html", default=None, metavar="FILE", help="also write the table and the diagram here"
+    )
 
-    model, shape = _model_and_shape(args)
-    try:
-        rows = summary(model, (1, *shape))
-    except RuntimeError as err:
-        raise UsageError(f"{args.model} cannot take input {shape}: {err}") from None
-    print(format_summary(rows, model))
+
+def _token_models() -> dict:
+    from dlf.gpt.configs import GPT_CONFIGS, gpt_architecture
+    from dlf.transformer.configs import TRANSFORMER_CONFIGS, transformer_architecture
+
+    return {
+        **{name: gpt_architecture for name in GPT_CONFIGS},
+        **{name: transformer_architecture for name in TRANSFORMER_CONFIGS},
+    }
+
+
+def cmd_summary(args: argparse.Namespace) -> int:
+    import torch
+
+    from dlf.cnn import MODELS
+    from dlf.runs.architecture import architecture
+
+    token_models = _token_models()
+    if args.model not in token_models and args.model not in MODELS:
+        valid = ", ".join([*MODELS, *token_models])
+        raise UsageError(f"no model named {args.model!r}; valid: {valid}")
+    if args.html and not Path(args.html).parent.is_dir():
+        raise UsageError(f"--html: folder {str(Path(args.html).parent)!r} does not exist")
+    if args.model in token_models:
+        if args.shape is not None and not args.shape.isdigit():
+            raise UsageError(f"{args.model} takes a number of tokens T like 64; got {args.shape!r}")
+        try:
+            arch, line = token_models[args.model](args.model, args.shape and int(args.shape))
+        except ValueError as err:
+            raise UsageError(str(err)) from None
+    else:
+        model, shape = _model_and_shape(args)
+        try:
+            arch = architecture(model, torch.zeros(1, *shape, device="meta"), title=args.model)
+        except RuntimeError as err:
+            raise UsageError(f"{args.model} cannot take input {shape}: {err}") from None
+        line = f"{args.model}: {arch.parameters:,} parameters, input 1x{'x'.join(map(str, shape))}"
+    print(f"{line}\n\n{arch.table()}\n\n{arch.text()}")
+    if args.html:
+        from dlf.runs import Report, atomic_write_text, to_png
+
+        page = Report(f"dlf summary {args.model}")
+        page.text(line, pre=True)
+        page.image(to_png(arch.figure()), f"{args.model}: data flow of one forward pass")
+        page.text(arch.table(), pre=True)
+        atomic_write_text(Path(args.html), page.render())
+        print(f"report: {args.html}")
     return 0
 
 

@@ -167,3 +167,72 @@ def apply_overrides(config: Any, overrides: dict[str, Any]) -> Any:
             raise ConfigError(f"unknown key {key!r}; valid keys: {', '.join(types_)}")
         changes[key] = convert(value, types_[key], key) if isinstance(value, str) else value
     return dataclasses.replace(config, **changes)
+
+
+def field_names(config_cls: type) -> set[str]:
+    """The names of the fields a dataclass takes in its constructor."""
+    return {f.name for f in dataclasses.fields(config_cls) if f.init}
+
+
+@dataclass(frozen=True)
+class ConfigMap:
+    """How a recipe's flat config (the ``key=value`` fields of ``dlf run``) feeds library configs.
+
+    Each field of ``flat`` has the name of a field of one or more ``targets`` (and is passed to
+    every one of them), or is named in ``own`` (the recipe's own: data, sampling, threads ...).
+    Anything else raises TypeError when the map is made, i.e. when the recipe module is
+    imported: a library field renamed or removed stops the recipe from loading instead of
+    silently dropping a user's override. ``own`` may not name a field of a target either (it
+    would be passed on all the same). When two library configs share a name (a masked LM's and
+    a GPT's ``n_embd``), give each its own map: a rename in one must not be hidden by the other.
+
+    Example: ``ConfigMap(SamplingConfig, (GPTConfig, TrainConfig), own={"prompt", ...})``, then
+    ``build(TrainConfig, config, device="cpu")`` -> ``TrainConfig(max_steps=config.max_steps,
+    batch_size=config.batch_size, ..., device="cpu")``, the other fields at their defaults.
+    """
+
+    flat: type
+    targets: tuple[type, ...]
+    own: frozenset[str] = frozenset()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "own", frozenset(self.own))
+        names = field_names(self.flat)
+        library = set().union(*(field_names(t) for t in self.targets))
+        where = ", ".join(t.__name__ for t in self.targets)
+        problems = []
+        if unmatched := sorted(names - library - self.own):
+            problems.append(f"{unmatched} match no field of {where} and are not its own")
+        if stale := sorted(self.own - names):
+            problems.append(f"own names {stale} are not its fields")
+        if shadowed := sorted(self.own & library):
+            problems.append(f"own names {shadowed} are fields of {where} too")
+        if problems:
+            raise TypeError(f"{self.flat.__name__}: " + "; ".join(problems))
+
+    def check(self, config: Any) -> None:
+        """Build every target from ``config``, so each library config applies its own rules
+        between fields (GPTConfig: n_embd a multiple of n_head) before any work; the first
+        complaint is raised as a ConfigError (``dlf run``: one line, exit 2)."""
+        for target in self.targets:
+            try:
+                self.build(target, config)
+            except ValueError as err:
+                raise ConfigError(str(err)) from None
+
+    def build(self, target: type, config: Any, **fixed: Any) -> Any:
+        """``target`` made of the fields of ``config`` it shares, then ``fixed`` on top."""
+        if target not in self.targets:
+            raise TypeError(f"{target.__name__} is not a target of {self.flat.__name__}'s map")
+        return take_fields(target, config, **fixed)
+
+
+def take_fields(target: type, config: Any, **fixed: Any) -> Any:
+    """A ``target`` dataclass taking every field of the same name from ``config``, then ``fixed``.
+
+    The building step of :class:`ConfigMap` (which also checks that no field of ``config`` is
+    left unused). Example: ``config`` with ``epochs=5, lr=0.1, width=64`` and a target with
+    ``epochs, lr, seed`` -> ``target(epochs=5, lr=0.1)`` (seed at its default).
+    """
+    shared = [name for name in field_names(target) if hasattr(config, name)]
+    return target(**{**{name: getattr(config, name) for name in shared}, **fixed})

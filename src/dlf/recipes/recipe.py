@@ -22,7 +22,9 @@ class Recipe:
     ``dlf.data.DataError`` or a ConfigError. ``settings`` are named override sets of the full
     setting (``dlf run NAME --setting KEY``), each named for what it does. Wall times and
     figures are not written here: ``dlf measure`` records them in the data file of
-    :mod:`dlf.bench.measured`.
+    :mod:`dlf.bench.measured`. ``resume_keeps``: the fields a run resumed with ``dlf run NAME
+    --resume RUN_DIR`` must share with the run it continues (those that change the model or
+    its data); empty: the recipe cannot resume.
     """
 
     name: str
@@ -35,6 +37,7 @@ class Recipe:
     preflight: Callable[[Any], None] | None = None
     durations: dict[str, float] = field(default_factory=dict)
     settings: dict[str, dict[str, Any]] = field(default_factory=dict)
+    resume_keeps: tuple[str, ...] = ()
 
     def make_config(
         self,

@@ -2,7 +2,14 @@
 
 from dlf.runs.atomic import atomic_write_bytes, atomic_write_json, atomic_write_text, to_jsonable
 from dlf.runs.diverged import Diverged, check_finite
-from dlf.runs.plots import image_grid, line_plot, new_figure, to_png
+from dlf.runs.plots import (
+    attention_heatmap,
+    image_grid,
+    line_plot,
+    new_figure,
+    to_png,
+    token_label,
+)
 from dlf.runs.report import Report
 from dlf.runs.rundir import RunDir, utc_timestamp
 from dlf.runs.weights import load_arrays, save_arrays
@@ -10,6 +17,7 @@ from dlf.runs.weights import load_arrays, save_arrays
 __all__ = [
     "Diverged",
     "Report",
+    "attention_heatmap",
     "RunDir",
     "atomic_write_bytes",
     "atomic_write_json",
@@ -22,5 +30,6 @@ __all__ = [
     "save_arrays",
     "to_jsonable",
     "to_png",
+    "token_label",
     "utc_timestamp",
 ]
