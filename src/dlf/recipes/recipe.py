@@ -35,7 +35,6 @@ class Recipe:
     quick: dict[str, Any] = field(default_factory=dict)
     datasets: Callable[[Any], tuple[str, ...]] = lambda config: ()
     preflight: Callable[[Any], None] | None = None
-    durations: dict[str, float] = field(default_factory=dict)
     settings: dict[str, dict[str, Any]] = field(default_factory=dict)
     resume_keeps: tuple[str, ...] = ()
 
