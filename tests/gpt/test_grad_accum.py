@@ -30,3 +30,17 @@ def test_quick_run_shows_memory_falling_and_equal_curves(tmp_path):
     history = [json.loads(line) for line in (run_dir.path / "metrics.jsonl").open()]
     assert {k for r in history for k in r} == {"step", "loss_k1", "loss_k4"}
     assert all((run_dir.path / f"{name}.png").exists() for name in ("loss_curves", "peak_memory"))
+
+
+def test_peak_memory_sees_a_freed_allocation_and_not_what_came_before():
+    import numpy as np
+
+    from dlf.gpt.recipes.grad_accum import PeakMemory
+
+    before = np.ones(25_000_000)  # 200 MB held before the measurement starts
+    memory = PeakMemory()
+    transient = np.ones(12_500_000)  # 100 MB, freed before the reading
+    del transient
+    grown = memory.grown()
+    assert 90e6 < grown < 150e6, grown
+    del before

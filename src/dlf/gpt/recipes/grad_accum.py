@@ -10,10 +10,10 @@ less efficient matrix products per step.
 For each k of ``ks``, the same GPT from the same initial weights trains ``steps`` AdamW steps
 on the same batches of Tiny Shakespeare (characters), each step of ``batch_size`` windows in k
 micro-batches. Each k runs in a process of its own, so that its peak memory is its own: the
-process's peak resident memory at the end of training (``resource.getrusage``'s
-``ru_maxrss``) less its resident memory when the model and data were ready. The report shows
-the loss curves on top of each other, equal up to float32 rounding, and the peak memory falling
-as k grows, with the time per step.
+kernel's high-water mark of the process's resident memory, reset when the model and data are
+ready (Linux's ``VmHWM``; elsewhere ``resource.getrusage``'s ``ru_maxrss``), less the resident
+memory at that moment. The report shows the loss curves on top of each other, equal up to
+float32 rounding, and the peak memory falling as k grows, with the time per step.
 """
 
 from __future__ import annotations
@@ -59,23 +59,48 @@ def preflight(config: GradAccumConfig) -> None:
         raise ConfigError(f"n_embd={config.n_embd} must be divisible by n_head={config.n_head}")
 
 
-def _peak_rss_bytes() -> int:
-    """The process's peak resident memory so far (``ru_maxrss``: KiB on Linux, bytes on macOS)."""
+def _status_bytes(field: str) -> int | None:
+    """A memory figure of /proc/self/status (Linux), e.g. ``VmRSS`` or ``VmHWM``, in bytes."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        return None
+    return None
+
+
+def _max_rss_bytes() -> int:
+    """The process's peak resident memory (``ru_maxrss``: KiB on Linux, bytes on macOS)."""
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak if sys.platform == "darwin" else peak * 1024
 
 
-def _rss_bytes() -> int:
-    """The process's resident memory now (Linux: ``VmRSS`` of /proc/self/status); elsewhere
-    the peak so far, so that growth is counted from there."""
-    try:
-        with open("/proc/self/status", encoding="ascii") as status:
-            for line in status:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return _peak_rss_bytes()
+class PeakMemory:
+    """The peak resident memory of this process from the moment it is made, above the resident
+    memory of that moment.
+
+    On Linux the kernel's high-water mark (``VmHWM``) is reset to the current resident memory
+    (``5`` written to /proc/self/clear_refs), and ``grown()`` is ``VmHWM - VmRSS at the start``.
+    Elsewhere, or where the reset is refused, the growth of ``ru_maxrss``, which misses a peak
+    lower than one reached before.
+    """
+
+    def __init__(self) -> None:
+        try:
+            with open("/proc/self/clear_refs", "w", encoding="ascii") as clear:
+                clear.write("5")
+            self.start, self.reset = _status_bytes("VmRSS"), True
+        except OSError:
+            self.start, self.reset = None, False
+        if self.start is None:
+            self.start, self.reset = _max_rss_bytes(), False
+
+    def grown(self) -> int:
+        """Bytes of the peak since the start above the start."""
+        peak = _status_bytes("VmHWM") if self.reset else None
+        return (peak if peak is not None else _max_rss_bytes()) - self.start
 
 
 def train_accumulated(config: GradAccumConfig, k: int, threads: int) -> dict:
@@ -108,7 +133,7 @@ def train_accumulated(config: GradAccumConfig, k: int, threads: int) -> dict:
     rng = np.random.default_rng(config.seed)
     micro = config.batch_size // k
     losses, seconds = [], []
-    before = _rss_bytes()  # model, data and imports; what training adds is measured from here
+    memory = PeakMemory()  # after the model, the data and the imports: what training adds
     for step in range(config.steps):
         x, y = data.batch(rng.integers(0, len(data), config.batch_size))
         start = time.perf_counter()
@@ -121,7 +146,7 @@ def train_accumulated(config: GradAccumConfig, k: int, threads: int) -> dict:
     return {
         "losses": losses,
         "step_seconds": statistics.median(seconds),
-        "peak_bytes": _peak_rss_bytes() - before,
+        "peak_bytes": memory.grown(),
     }
 
 
