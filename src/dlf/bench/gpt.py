@@ -4,7 +4,8 @@ the same shape, and generation tokens/s with and without the KV cache.
 Training: ``gpt-shakespeare-char``'s shape (4 layers, 4 heads, 128 wide, block 64, batch 12,
 65 characters), timed through the one training loop :func:`dlf.gpt.train.train` on synthetic
 ids (the speed does not depend on the text; evaluations and checkpoints are not timed): in
-float32 as ``GPTConfig`` builds it by default, and in bf16 autocast with our attention. The peer
+float32 with the recipe's default attention (``TextLMConfig().attention``), and in bf16
+autocast with our attention. The peer
 is :class:`dlf.bench.plain_gpt.PlainGPT`, the textbook model (fused attention, float32,
 ``torch.optim.AdamW``, nothing else), timed on the same ids in the same run, alternating. The
 headline ratio is dlf's default float32 step over the plain one (target <= 1).
@@ -28,6 +29,7 @@ import torch
 from dlf.bench import BenchReport, best_time
 from dlf.bench.plain_gpt import PlainGPT, plain_step
 from dlf.gpt.model import GPT, GPTConfig
+from dlf.gpt.recipes.text_lm import TextLMConfig
 from dlf.gpt.train import TrainConfig, train
 from dlf.sampling import generate, greedy
 from dlf.transformer.seq2seq_training import torch_threads
@@ -115,7 +117,8 @@ def bench_gpt(
     with torch_threads(threads):
         shape = dict(n_layer=n_layer, n_head=n_head, n_embd=n_embd, vocab_size=vocab_size,
                      dropout=0.0)  # fmt: skip
-        train_config = GPTConfig(block_size=block_size, **shape)
+        attention = TextLMConfig().attention  # the text recipes' default setting
+        train_config = GPTConfig(block_size=block_size, attention=attention, **shape)
         fast_config = dataclasses.replace(train_config, attention="ours")
         ms, fast_ms, plain_ms = float("inf"), float("inf"), float("inf")
         for _ in range(repeats):  # alternating, so that a change of load touches all three
@@ -147,7 +150,8 @@ def bench_gpt(
         name="gpt",
         rows=[
             (
-                f"training, {n_layer}x{n_embd}, block {block_size}, batch {batch_size}",
+                f"training, dlf {n_layer}x{n_embd}, block {block_size}, batch {batch_size}, "
+                f"fp32, {attention} attention",
                 ms,
                 "ms/iter",
             ),
