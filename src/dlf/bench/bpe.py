@@ -123,9 +123,9 @@ def bench_bpe(
     """Time training to ``vocab_size`` tokens and encoding the whole text, ours against peers.
 
     ``path``: the text file (default: Tiny Shakespeare via ``dlf.data.load_text``);
-    ``naive_chars``: length of the prefix the naive peer trains on (None: the whole text, about
-    40 s here); the naive encoder always runs on the whole text. Our encoding is timed cold
-    (empty chunk cache), so it includes the merges.
+    ``naive_chars``: length of the prefix the naive peer trains on (None: the whole text, which
+    takes the naive trainer far longer); the naive encoder always runs on the whole text. Our
+    encoding is timed cold (empty chunk cache), so it includes the merges.
     ``ratio``: ours / HF ``tokenizers`` training time when HF is installed, else ours / naive
     training time on the prefix.
     """

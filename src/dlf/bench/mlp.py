@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from dlf.bench import BenchReport, best_time
+from dlf.bench import BenchReport, best_time, load_average
 from dlf.scratch import Momentum, Sequential, softmax_cross_entropy
 from dlf.scratch.mlp import mlp
 
@@ -252,7 +252,7 @@ def bench_mlp(
         f"data: {data.source}; {n} examples, float32; {threads} threads",
         blas,
         f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')}; load average "
-        f"(1 min) {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs: other work skews timings",
+        f"(1 min) {load_average():.1f} on {os.cpu_count()} CPUs: other work skews timings",
         f"after {repeats + 1} passes over the same batches each: last loss scratch "
         f"{losses['scratch']:.4f}, torch {losses['torch']:.4f}; "
         f"largest weight difference {diff:.2e}",

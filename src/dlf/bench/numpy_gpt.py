@@ -8,8 +8,7 @@ NumPy's BLAS, :func:`dlf.bench.mlp.thread_limit`); the two are timed in alternat
 (:func:`dlf.bench.mlp.interleaved_best`), best of ``repeats``. Both models take the same number
 of steps, so their weights stay equal up to float32 rounding (reported). The PyTorch twin uses
 ``attention="ours"`` by default, the same arithmetic (scores, masked softmax, weights times
-values); ``attention="fused"`` times PyTorch's fused kernel instead. Target (issue 13): NumPy /
-PyTorch <= 2.
+values); ``attention="fused"`` times PyTorch's fused kernel instead. Target: NumPy / PyTorch <= 2.
 """
 
 from __future__ import annotations

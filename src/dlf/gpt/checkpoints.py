@@ -21,7 +21,7 @@ from dlf.path import Checkpoint, Evidence
 from dlf.sampling import beam_search, filter_logits, generate, greedy, sample
 
 EXACT = 1e-10  # float64 round-off of these small sums, with a wide margin
-PARITY = 1e-8  # the NumPy GPT against autograd, relative (issue 13's bound)
+PARITY = 1e-8  # the NumPy GPT against autograd, relative: float64 round-off with a wide margin
 SPECIAL = "<|endoftext|>"
 
 

@@ -8,12 +8,12 @@ learnt, one line cut into tokens at every size, and GPT-2's 50,257-token tokeniz
 
 from __future__ import annotations
 
-import os
 import time
 from collections import Counter
 from dataclasses import dataclass
 from typing import Literal
 
+from dlf.bench import load_average
 from dlf.data import load_text
 from dlf.gpt.tokenizer import BPETokenizer
 from dlf.gpt.tokenizer.bytes_unicode import token_to_str
@@ -141,7 +141,7 @@ def run(config: BPEConfig, run_dir: RunDir) -> dict:
         pieces.append(f"{size:>6} ({len(ids):>3} tokens): "
                       + "|".join(shown(tokenizers[size].vocab[i]) for i in ids))  # fmt: skip
     run_dir.text("One line, tokenized at every size", "\n".join(pieces), pre=True)
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    load = load_average()
     val_bpt = {size: float(r[2]) for size, r in zip(sizes, rows, strict=False)}
     run_dir.text(
         "What this shows",

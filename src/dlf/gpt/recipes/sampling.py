@@ -13,13 +13,13 @@ from __future__ import annotations
 import functools
 import html
 import math
-import os
 import re
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
+from dlf.bench import load_average
 from dlf.data import load_text
 from dlf.gpt.diversity import distinct_n, repetition_rate, words
 from dlf.gpt.model import GPTConfig
@@ -297,7 +297,7 @@ def run(config: SamplingConfig, run_dir: RunDir) -> dict:
     rows = [cells[i : i + 2] + [""] * (2 - len(cells[i : i + 2])) for i in range(0, len(cells), 2)]
     run_dir.report.heading("The texts, side by side (first sample of each strategy)")
     run_dir.report.table(["", ""], rows, raw_html=True)
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    load = load_average()
     run_dir.text("What this shows", commentary(decoded) + f" (Load average {load:.1f}.)")
     summary: dict = {f"{d.name}": {k: round(v, 4) for k, v in d.figures.items()} for d in decoded}
     if gpt.result is not None:

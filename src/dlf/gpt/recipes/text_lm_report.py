@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import functools
 import json
-import math
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import torch
 
+from dlf.bench import load_average
 from dlf.gpt.model import GPT
 from dlf.gpt.pictures import report_gpt
 from dlf.gpt.stream import TextStream
@@ -212,7 +211,7 @@ def report(
     tokens_per_second = (
         result.tokens_per_step * (result.step - result.start_step) / max(result.train_seconds, 1e-9)
     )
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else math.nan
+    load = load_average()
     run_dir.text(
         "Timing",
         f"{result.step - result.start_step} steps in {result.train_seconds:.1f} s of training "
