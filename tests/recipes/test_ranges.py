@@ -29,7 +29,7 @@ _RECIPE = register(Recipe("ranges-test", 0, "ranged fields (tests only)", _Cfg, 
 @pytest.mark.parametrize(
     ("range_", "inside", "outside"),
     [
-        (Range(gt=0), [1e-9, 5, math.inf], [0, -1, math.nan]),
+        (Range(gt=0), [1e-9, 5, 1e300], [0, -1, math.nan, math.inf]),
         (Range(ge=0, lt=1), [0, 0.5], [1, -0.1, math.nan]),
         (Range(ge=1, le=3), [1, 3], [0, 4]),
     ],

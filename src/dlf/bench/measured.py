@@ -75,16 +75,14 @@ def record_recipe(
     name: str, setting: str, summary: dict[str, Any], load_before: float, path: Path | None = None
 ) -> dict[str, Any]:
     """Store a finished run's seconds, final figures and effects; returns the record."""
-    kept = ("seconds", "threads")  # stored beside the figures
     figures = {
         k: v
         for k, v in summary.items()
-        if isinstance(v, int | float) and not isinstance(v, bool) and k not in kept
+        if isinstance(v, int | float) and not isinstance(v, bool) and k != "seconds"
     }
     record = {
         "seconds": summary["seconds"],
         "status": summary["status"],
-        "threads": summary.get("threads"),
         "figures": figures,
         "effects": summary.get("effects", []),
         "machine": machine(load_before),

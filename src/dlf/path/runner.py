@@ -123,7 +123,7 @@ def headline(summary: dict, count: int = 4) -> str:
     ``{"test_accuracy": 0.981234567, "epochs": 20, "curve": [...]}`` ->
     ``"test_accuracy 0.9812, epochs 20"``.
     """
-    skip = {"recipe", "status", "seconds", "threads", "effects", "effects_shown"}
+    skip = {"recipe", "status", "seconds", "effects", "effects_shown"}
     cells = []
     for key, value in summary.items():
         if key in skip or isinstance(value, list | dict | tuple):

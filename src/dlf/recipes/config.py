@@ -24,8 +24,9 @@ class ConfigError(ValueError):
 class Range:
     """The valid values of a number field: ``gt < x`` or ``ge <= x``, and ``x < lt`` or ``x <= le``.
 
-    Example: ``Range(gt=0, le=1)`` reads ``> 0 and <= 1``; NaN is never in a range. A tuple
-    field's range applies to each of its items; ``None`` (an optional field left empty) passes.
+    Example: ``Range(gt=0, le=1)`` reads ``> 0 and <= 1``. NaN and infinities are never in a
+    range. A tuple field's range applies to each of its items; ``None`` (an optional field left
+    empty) passes.
     """
 
     ge: float | None = None
@@ -42,8 +43,8 @@ class Range:
         return " and ".join(parts) or "any number"
 
     def contains(self, x: float) -> bool:
-        """True if ``x`` is a number inside the range."""
-        if isinstance(x, bool) or not isinstance(x, int | float) or math.isnan(x):
+        """True if ``x`` is a finite number inside the range."""
+        if isinstance(x, bool) or not isinstance(x, int | float) or not math.isfinite(x):
             return False
         return (
             (self.ge is None or x >= self.ge)

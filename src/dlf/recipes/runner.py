@@ -45,7 +45,7 @@ def run_recipe(
     Every field is checked against its range, data sets are found, and the recipe's
     ``preflight`` checks the rest of its input, so bad input stops the run before any folder is
     made. The run uses as many threads as there are cores free when it starts
-    (:func:`dlf.runs.threads.run_threads`; the summary says how many).
+    (:func:`dlf.runs.threads.run_threads`), unless the recipe sets its own.
 
     A :class:`dlf.runs.Diverged` raised by the run closes the folder with ``status: diverged``,
     the message and the weights files the recipe kept, and is raised again. On Ctrl-C or
@@ -75,7 +75,7 @@ def run_recipe(
             run_dir = RunDir.create(runs_dir, recipe.name, config, quiet=quiet)
         run_dir.full_figures = full_effects(recipe.name)
         try:
-            summary = {**recipe.run(config, run_dir), "threads": threads}
+            summary = recipe.run(config, run_dir)
         except KeyboardInterrupt:
             sigterm.hold()
             last = run_dir.history[-1]["step"] if run_dir.history else None
