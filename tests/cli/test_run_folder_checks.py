@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from safetensors.torch import load_file, save_file
 
-from dlf.gpt.checkpoint import read_manifest
 from dlf.gpt.recipes.gpt_text import RECIPE
+from dlf.gpt.snapshot import read_manifest
 from dlf.gpt.trained import RunFolderError, load_trained
 from dlf.recipes import run_recipe
 from tests.cli.helpers import one_line, run_dlf

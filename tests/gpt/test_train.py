@@ -9,9 +9,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from dlf.gpt.checkpoint import load_gpt, read_manifest
 from dlf.gpt.data import TokenDataset, split_tokens
 from dlf.gpt.distributed import World
+from dlf.gpt.snapshot import load_gpt, read_manifest
 from dlf.gpt.train import (
     NonFiniteLossError,
     TrainConfig,

@@ -12,8 +12,8 @@ import threading
 import pytest
 import torch
 
-from dlf.gpt.checkpoint import read_manifest
 from dlf.gpt.data import split_tokens
+from dlf.gpt.snapshot import read_manifest
 from dlf.gpt.train import keep_records_to_checkpoint, train
 
 from .helpers import tiny_gpt, token_stream
@@ -72,3 +72,30 @@ def test_the_metrics_of_a_resumed_run_are_cut_back_to_its_checkpoint(tmp_path):
     assert [json.loads(s)["step"] for s in metrics.read_text().splitlines()] == [0, 1, 2, 3, 4, 5]
     assert keep_records_to_checkpoint(metrics, tmp_path / "none") == []  # starts again: none kept
     assert metrics.read_text() == ""
+
+
+def test_a_metrics_line_torn_by_a_kill_is_dropped_on_resume(tmp_path):
+    train_tokens, val_tokens = split_tokens(token_stream(2000), 0.1)
+    config = dataclasses.replace(TINY, max_steps=4, eval_interval=2)
+    train(tiny_gpt(dtype=torch.float32), train_tokens, val_tokens, config, tmp_path)
+    metrics = tmp_path / "metrics.jsonl"
+    records = [{"step": s, "loss": 0.5} for s in range(3)]
+    metrics.write_text("".join(json.dumps(r) + "\n" for r in records) + '{"step": 3, "lo')
+    assert keep_records_to_checkpoint(metrics, tmp_path) == records
+    assert metrics.read_text().splitlines() == [json.dumps(r) for r in records]
+
+
+def test_a_snapshot_saved_before_a_config_field_existed_resumes(tmp_path):
+    train_tokens, val_tokens = split_tokens(token_stream(2000), 0.1)
+    config = dataclasses.replace(TINY, max_steps=2, eval_interval=2)
+    train(tiny_gpt(dtype=torch.float32), train_tokens, val_tokens, config, tmp_path)
+    manifest_file = tmp_path / "checkpoint.json"
+    manifest = read_manifest(tmp_path)
+    del manifest["model_config"]["positional"]  # as written before the field was added
+    manifest_file.write_text(json.dumps(manifest))
+    more = dataclasses.replace(config, max_steps=4)
+    result = train(tiny_gpt(dtype=torch.float32), train_tokens, val_tokens, more, tmp_path)
+    assert result.start_step == 2 and result.step == 4
+    rope = tiny_gpt(dtype=torch.float32, positional="rope")
+    with pytest.raises(ValueError, match="different model"):
+        train(rope, train_tokens, val_tokens, dataclasses.replace(more, max_steps=6), tmp_path)

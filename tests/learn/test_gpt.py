@@ -3,21 +3,25 @@ from dlf.learn import get_exercise
 from .helpers import assert_caught, grade_text, planted_test
 
 NAME = "gpt"
-POSITIONS = "positions = torch.arange(past, past + T, device=idx.device)"
-EMBED = "self.transformer.wte(idx) + self.transformer.wpe(positions)"
+POSITIONS = "x = self.transformer.wpe(x, offset=past)"
+ADDED = "        if not self.transformer.wpe.inside_attention:"
+ROTARY = "nn.ModuleList(self.block(config, rotary)"
 TIE = (
     "        self.lm_head.weight = self.transformer.wte.weight  # tied: one matrix, counted once\n"
 )
 BLOCKS = "x, kv = block(x, None if kv_cache is None else kv_cache[i])"
 
 PLANTED = [  # (text of the solution, the learner's version, the diagnosis it must get)
-    (POSITIONS, POSITIONS.replace("past, past + T", "0, T"), "the positions start at 0 despite"),
+    (POSITIONS, POSITIONS.replace("offset=past", "offset=0"), "the positions start at 0 despite"),
     ("return self.lm_head(self.transformer.ln_f(x))", "return self.lm_head(x)", "ln_f is missing"),
     (TIE, "", "lm_head has its own weight"),
     ("config.vocab_size, bias=False)", "config.vocab_size)", "lm_head has a bias"),
     (BLOCKS, BLOCKS.replace("kv_cache[i]", "kv_cache[0]"), "every block gets layer 0's cache"),
     (BLOCKS, BLOCKS.replace("None if kv_cache is None else kv_cache[i]", "None"), "cache is not"),
-    (EMBED, "self.transformer.wte(idx)", "no position"),
+    (POSITIONS, "pass", "no positions"),
+    (ADDED, "        if True:", "expected last dimension"),  # RoPE added to the embeddings
+    (ROTARY, "nn.ModuleList(self.block(config)", "pass it to the blocks"),
+    ("wpe=wpe,", "wpe=nn.Embedding(config.block_size, config.n_embd),", "build it from the"),
     ("        self.apply(init_gpt2_weights)\n", "", "call self.apply(init_gpt2_weights)"),
     ("0.02 / math.sqrt(2 * config.n_layer)", "0.02", "the residual projections are not scaled"),
 ]

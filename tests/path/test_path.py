@@ -5,7 +5,7 @@ import pytest
 
 from dlf.path import MODULES, markdown_table, run_checkpoints
 from dlf.path.checkpoint import Checkpoint, Evidence, run_checkpoint
-from dlf.recipes import CATALOG
+from dlf.recipes import CATALOG, get_recipe
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -15,6 +15,19 @@ def test_every_named_file_exists():
         for concept in m.concepts:
             for f in concept.files:
                 assert (ROOT / "src" / "dlf" / f).is_file(), f"{concept.name}: {f} missing"
+
+
+def test_every_recipe_the_path_names_exists_and_belongs_to_its_module():
+    for m in MODULES:
+        named = {*m.recipes, *(c.recipe for c in m.concepts if c.recipe is not None)}
+        unknown = sorted(named - set(CATALOG))
+        assert not unknown, f"module {m.number} names recipes that do not exist: {unknown}"
+        assert all(c.recipe is None or c.recipe in m.recipes for c in m.concepts)
+        assert all(get_recipe(r).module == m.number for r in m.recipes)
+
+
+def test_the_path_runs_every_catalog_recipe_once_in_catalog_order():
+    assert [r for m in MODULES for r in m.recipes] == list(CATALOG)
 
 
 def test_built_modules_have_all_their_recipes_and_checkpoints():

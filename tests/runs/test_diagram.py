@@ -133,7 +133,8 @@ def test_figure_draws_every_layer_box():
     labels = [t.get_text() for t in fig.axes[0].texts]
     assert "2 × Block   (transformer.h.0 … transformer.h.1)" in labels
     assert sum("CausalSelfAttention" in t for t in labels) == 1
-    assert sum(t == "⊕" for t in labels) == 3  # token + position, and two residual joins
+    assert sum(t == "⊕" for t in labels) == 2  # two residual joins (wpe adds its positions)
+    assert any("LearnedPositionalEmbedding" in t for t in labels)
 
 
 class InPlace(nn.Module):

@@ -1,8 +1,8 @@
 """Module 4: language models: tokenizers, the GPT, and its training (one process or DDP).
 
 Read in this order: tokenizer -> model (-> pretrained: GPT-2's own weights) -> data -> train
-(-> checkpoint, distributed); then, for your own text: text -> trained (load a run, loss and
-perplexity) -> stream -> generation.
+(-> snapshot: the saved training state, distributed); then, for your own text: text -> trained
+(load a run, loss and perplexity) -> stream -> generation.
 The training loop is ``dlf.gpt.train.train``. The torch-based names are imported on first use
 (PEP 562), so ``dlf.gpt.tokenizer`` stays free of torch.
 """
@@ -20,7 +20,7 @@ _LAZY = {
     "TrainConfig": "dlf.gpt.train",
     "TrainResult": "dlf.gpt.train",
     "NonFiniteLossError": "dlf.gpt.train",
-    "load_gpt": "dlf.gpt.checkpoint",
+    "load_gpt": "dlf.gpt.snapshot",
     "TrainedGPT": "dlf.gpt.trained",
     "TextEval": "dlf.gpt.trained",
     "CheckpointNotFound": "dlf.gpt.trained",

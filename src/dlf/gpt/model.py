@@ -1,6 +1,7 @@
 """A decoder-only Transformer language model: GPT-2 (Radford et al. 2019), after nanoGPT.
 
-    h_0 = W_te[x] + W_pe[0..T-1]                      token + learned position embeddings
+    h_0 = PE(W_te[x])                                 token embeddings + positions 0..T-1
+                                                      (RoPE: rotates q and k inside Attn)
     h_l = h_{l-1} + Attn(LN_1(h_{l-1}))               pre-norm causal self-attention
     h_l = h_l + MLP(LN_2(h_l))                        GELU MLP, 4x wide
     logits = LN_f(h_L) W_te^T                         lm_head tied to the token embedding
@@ -9,8 +10,11 @@ The modules carry GPT-2's names, so ``state_dict()`` has GPT-2's keys (``transfo
 ``transformer.wpe``, ``transformer.h.N.ln_1``, ``attn.c_attn``, ``attn.c_proj``, ``ln_2``,
 ``mlp.c_fc``, ``mlp.c_proj``, ``transformer.ln_f``, ``lm_head``) and Hugging Face's GPT-2
 weights load by name (``dlf.gpt.pretrained``). The attention is Module 3's
-``scaled_dot_product_attention`` under a ``causal_mask``; what is GPT's own: one fused q/k/v
-projection (``c_attn``), a KV cache for generation, weight tying and GPT-2's initialisation.
+``scaled_dot_product_attention`` under a ``causal_mask``, and the positions come from Module 3's
+registry of positional encodings (``GPTConfig.positional``: GPT-2's "learned" by default, or
+"sinusoidal", "rope", "none"; RoPE rotates each block's queries and keys instead of being added
+to the embeddings). What is GPT's own: one fused q/k/v projection (``c_attn``), a KV cache for
+generation, weight tying and GPT-2's initialisation.
 """
 
 from __future__ import annotations
@@ -25,6 +29,11 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from dlf.transformer.attention import causal_mask, scaled_dot_product_attention
+from dlf.transformer.positional import (
+    POSITIONAL_ENCODINGS,
+    LearnedPositionalEmbedding,
+    positional_encoding,
+)
 
 # One (k, v) pair per layer, each (B, n_head, S, head_dim): the keys and values of the S tokens
 # seen so far. A plain tuple, so dlf.sampling.beam_search reorders its rows without help.
@@ -41,6 +50,9 @@ class GPTConfig:
     ``dropout``: on the embeddings, the attention weights and each residual branch.
     ``gelu``: "exact" (erf) or "tanh", the approximation
     0.5 x (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3))) that GPT-2 was trained with.
+    ``positional``: a name in ``dlf.transformer.positional.POSITIONAL_ENCODINGS``: "learned"
+    (GPT-2's table of block_size vectors), "sinusoidal", "rope" (rotary, inside attention; the
+    head dimension n_embd / n_head must be even) or "none".
     """
 
     block_size: int = 1024
@@ -52,6 +64,7 @@ class GPTConfig:
     bias: bool = True
     attention: Literal["ours", "fused"] = "ours"
     gelu: Literal["exact", "tanh"] = "exact"
+    positional: str = "learned"
 
     def __post_init__(self):
         if self.n_embd % self.n_head:
@@ -65,6 +78,15 @@ class GPTConfig:
             raise ValueError(f"gelu must be 'exact' or 'tanh', got {self.gelu!r}")
         if min(self.block_size, self.vocab_size, self.n_layer) < 1:
             raise ValueError("block_size, vocab_size and n_layer must be >= 1")
+        if self.positional not in POSITIONAL_ENCODINGS:
+            raise ValueError(
+                f"positional must be one of {', '.join(POSITIONAL_ENCODINGS)}, "
+                f"got {self.positional!r}"
+            )
+        # the encoding's own rules (RoPE: an even head dimension), built on the meta device:
+        # no memory, and no random draw that would change a seeded model's weights
+        with torch.device("meta"):
+            positional_encoding(self.positional, self.n_embd, self.n_head, max_len=1)
 
 
 class CausalSelfAttention(nn.Module):
@@ -76,11 +98,14 @@ class CausalSelfAttention(nn.Module):
     ``forward(x, kv_cache=None)``: x (B, T, C); ``kv_cache`` the (k, v) of the S0 earlier tokens,
     each (B, n_head, S0, C / n_head), or None. Returns ``(y, (k, v))`` with y (B, T, C) and the
     keys/values of all S0 + T tokens; the T new tokens are the last T positions.
+    ``rotary``: a positional encoding applied inside attention (RoPE), or None: it rotates the
+    new q_h and k_h as positions S0 .. S0 + T - 1 before the new keys join the cache.
     """
 
-    def __init__(self, config: GPTConfig) -> None:
+    def __init__(self, config: GPTConfig, rotary: nn.Module | None = None) -> None:
         super().__init__()
         self.n_head, self.n_embd = config.n_head, config.n_embd
+        self.rotary = rotary
         self.attention = config.attention
         self.dropout_p = config.dropout
         self.c_attn = nn.Linear(config.n_embd, 3 * config.n_embd, bias=config.bias)
@@ -96,6 +121,9 @@ class CausalSelfAttention(nn.Module):
             for t in self.c_attn(x).split(C, dim=2)
         ]
         q, k, v = heads
+        if self.rotary is not None:  # RoPE: the new tokens sit at positions S0 .. S0 + T - 1
+            past = 0 if kv_cache is None else kv_cache[0].size(2)
+            q, k = self.rotary(q, offset=past), self.rotary(k, offset=past)
         if kv_cache is not None:
             k = torch.cat([kv_cache[0], k], dim=2)
             v = torch.cat([kv_cache[1], v], dim=2)
@@ -137,15 +165,16 @@ class Block(nn.Module):
     """One pre-norm decoder block: x + Attn(LN_1(x)), then x + MLP(LN_2(x)).
 
     ``forward(x, kv_cache=None)``: x (B, T, C) -> ``(x, (k, v))``, see CausalSelfAttention.
-    ``attention``: the class of ``attn`` (a subclass, e.g. a learner's, keeps the same weights).
+    ``attention``: the class of ``attn`` (a subclass, e.g. a learner's, keeps the same weights);
+    ``rotary``: the positional encoding its attention applies to q and k (RoPE), or None.
     """
 
     attention: type[CausalSelfAttention] = CausalSelfAttention
 
-    def __init__(self, config: GPTConfig) -> None:
+    def __init__(self, config: GPTConfig, rotary: nn.Module | None = None) -> None:
         super().__init__()
         self.ln_1 = nn.LayerNorm(config.n_embd, bias=config.bias)
-        self.attn = self.attention(config)
+        self.attn = self.attention(config, rotary)
         self.ln_2 = nn.LayerNorm(config.n_embd, bias=config.bias)
         self.mlp = MLP(config)
         self.dropout = nn.Dropout(config.dropout)
@@ -167,14 +196,17 @@ class GPT(nn.Module):
     ``step(idx, kv_cache=None) -> (logits, kv_cache)``: the same for the T new tokens that follow
     the cached ones; ``step_fn()`` adapts it to ``dlf.sampling.generate`` and ``beam_search``.
 
-    Modules: ``transformer.wte`` (V, C) token and ``transformer.wpe`` (block_size, C) position
-    embeddings, ``transformer.drop``, ``transformer.h`` (the n_layer blocks),
-    ``transformer.ln_f``, and ``lm_head`` whose weight is ``transformer.wte``'s (weight tying,
-    Press & Wolf 2017: one matrix, counted and trained once).
+    Modules: ``transformer.wte`` (V, C) token embedding, ``transformer.wpe`` the positional
+    encoding that ``config.positional`` names (GPT-2's "learned": a (block_size, C) table,
+    ``transformer.wpe.weight``), added to the token embeddings or, if its ``inside_attention``
+    (RoPE), handed to every block's attention; ``transformer.drop``, ``transformer.h`` (the
+    n_layer blocks), ``transformer.ln_f``, and ``lm_head`` whose weight is ``transformer.wte``'s
+    (weight tying, Press & Wolf 2017: one matrix, counted and trained once).
 
-    Initialisation (GPT-2): every Linear and Embedding weight ~ N(0, 0.02^2), biases 0; the
-    projections that end a residual branch (``attn.c_proj``, ``mlp.c_proj``) ~ N(0, (0.02 /
-    sqrt(2 n_layer))^2), so the residual stream's variance does not grow with depth.
+    Initialisation (GPT-2): every Linear and Embedding weight and a learned position table
+    ~ N(0, 0.02^2), biases 0; the projections that end a residual branch (``attn.c_proj``,
+    ``mlp.c_proj``) ~ N(0, (0.02 / sqrt(2 n_layer))^2), so the residual stream's variance does
+    not grow with depth.
 
     ``block``: the class of the ``n_layer`` blocks (a subclass, e.g. a learner's, keeps the same
     weights and the same order of random draws).
@@ -185,12 +217,16 @@ class GPT(nn.Module):
     def __init__(self, config: GPTConfig) -> None:
         super().__init__()
         self.config = config
+        wpe = positional_encoding(
+            config.positional, config.n_embd, config.n_head, config.block_size
+        )
+        rotary = wpe if wpe.inside_attention else None  # RoPE: applied in every attention layer
         self.transformer = nn.ModuleDict(
             dict(
                 wte=nn.Embedding(config.vocab_size, config.n_embd),
-                wpe=nn.Embedding(config.block_size, config.n_embd),
+                wpe=wpe,
                 drop=nn.Dropout(config.dropout),
-                h=nn.ModuleList(self.block(config) for _ in range(config.n_layer)),
+                h=nn.ModuleList(self.block(config, rotary) for _ in range(config.n_layer)),
                 ln_f=nn.LayerNorm(config.n_embd, bias=config.bias),
             )
         )
@@ -205,13 +241,14 @@ class GPT(nn.Module):
     def num_params(self, non_embedding: bool = True) -> int:
         """Number of distinct parameters (the tied wte/lm_head matrix once).
 
-        ``non_embedding=True`` leaves out the position embedding, as nanoGPT does; the token
-        embedding stays in, since as the lm_head it is a weight of the last layer.
+        ``non_embedding=True`` leaves out the positional encoding's parameters (a learned table;
+        sinusoids and RoPE have none), as nanoGPT does; the token embedding stays in, since as the
+        lm_head it is a weight of the last layer.
         Example: GPT-2 small -> 124,439,808 in all, 123,653,376 non-embedding.
         """
         n = sum(p.numel() for p in self.parameters())
         if non_embedding:
-            n -= self.transformer.wpe.weight.numel()
+            n -= sum(p.numel() for p in self.transformer.wpe.parameters())
         return n
 
     def step(self, idx: Tensor, kv_cache: KVCache | None = None) -> tuple[Tensor, KVCache]:
@@ -224,8 +261,10 @@ class GPT(nn.Module):
                 f"sequence of {past + T} tokens is longer than block_size="
                 f"{self.config.block_size}: crop the input to its last block_size tokens"
             )
-        positions = torch.arange(past, past + T, device=idx.device)
-        x = self.transformer.drop(self.transformer.wte(idx) + self.transformer.wpe(positions))
+        x = self.transformer.wte(idx)
+        if not self.transformer.wpe.inside_attention:  # the positions past .. past + T - 1
+            x = self.transformer.wpe(x, offset=past)
+        x = self.transformer.drop(x)
         new_cache = []
         for i, block in enumerate(self.transformer.h):
             x, kv = block(x, None if kv_cache is None else kv_cache[i])
@@ -246,8 +285,10 @@ class GPT(nn.Module):
 
         With ``use_cache`` only the tokens not yet in the cache go through the model. Once the
         sequence is longer than block_size it is cropped to its last block_size tokens and
-        recomputed at every step without a cache (learned positions stop at block_size), as
-        nanoGPT's ``generate`` does. Call ``model.eval()`` first to switch dropout off.
+        recomputed at every step without a cache, as nanoGPT's ``generate`` does: the window
+        then sits at positions 0 .. block_size - 1, as in training, whatever the encoding
+        (learned positions stop at block_size; sinusoids and RoPE never saw positions beyond
+        it). Call ``model.eval()`` first to switch dropout off.
         """
         block_size = self.config.block_size
 
@@ -287,9 +328,9 @@ class GPT(nn.Module):
         """AdamW (Loshchilov & Hutter 2019) with weight decay on the matrices only.
 
         As in nanoGPT, every parameter of 2 or more dimensions decays (the Linear weights and
-        the token and position embeddings); biases and LayerNorm gains/shifts (1-D) do not,
-        since shrinking a gain or a shift toward 0 is not a useful prior. Two param groups:
-        ``[decayed, not decayed]``.
+        the token embedding and a learned position table); biases and LayerNorm gains/shifts
+        (1-D) do not, since shrinking a gain or a shift toward 0 is not a useful prior. Two
+        param groups: ``[decayed, not decayed]``.
         """
         params = list(self.parameters())  # distinct: the tied matrix appears once
         decay = [p for p in params if p.dim() >= 2]
@@ -303,11 +344,12 @@ class GPT(nn.Module):
 
 
 def init_gpt2_weights(module: nn.Module) -> None:
-    """GPT-2's initialisation of one module: Linear and Embedding weights ~ N(0, 0.02^2),
-    Linear biases 0 (LayerNorm keeps gain 1, shift 0). Use with ``model.apply``."""
+    """GPT-2's initialisation of one module: Linear and Embedding weights and a learned position
+    table (``LearnedPositionalEmbedding.weight``) ~ N(0, 0.02^2), Linear biases 0 (LayerNorm
+    keeps gain 1, shift 0). Use with ``model.apply``."""
     if isinstance(module, nn.Linear):
         nn.init.normal_(module.weight, mean=0.0, std=0.02)
         if module.bias is not None:
             nn.init.zeros_(module.bias)
-    elif isinstance(module, nn.Embedding):
+    elif isinstance(module, nn.Embedding | LearnedPositionalEmbedding):
         nn.init.normal_(module.weight, mean=0.0, std=0.02)

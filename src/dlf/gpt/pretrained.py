@@ -49,6 +49,11 @@ FIXED = (
 )
 # Causal-mask buffers that older transformers versions saved with the weights.
 BUFFERS = (".attn.bias", ".attn.masked_bias")
+# GPTConfig.positional: GPT-2's layout holds a learned position table and nothing else.
+LEARNED_ONLY = (
+    "GPT-2's layout keeps the positions in a learned table (transformer.wpe.weight): only "
+    "positional='learned' is read or written, got positional={!r}"
+)
 
 
 class PretrainedError(DataError):
@@ -76,7 +81,8 @@ def read_config(folder: Path) -> dict[str, Any]:
 
 def gpt_config(hf: dict[str, Any], **overrides: Any) -> GPTConfig:
     """The GPTConfig of a GPT-2 ``config.json``; ``overrides``: other GPTConfig fields
-    (``dropout`` is 0 unless given: a loaded model is for inference or fine-tuning).
+    (``dropout`` is 0 unless given: a loaded model is for inference or fine-tuning; a
+    ``positional`` other than "learned" is a PretrainedError).
 
     Example: GPT-2 medium's ``{"n_layer": 24, "n_head": 16, "n_embd": 1024, "n_positions":
     1024, "vocab_size": 50257, "activation_function": "gelu_new", ...}`` ->
@@ -104,6 +110,8 @@ def gpt_config(hf: dict[str, Any], **overrides: Any) -> GPTConfig:
     for key, value in FIXED:
         if hf.get(key, value) != value:
             raise PretrainedError(f"{key}={hf[key]}: this GPT has only {key}={value}")
+    if overrides.get("positional", "learned") != "learned":
+        raise PretrainedError(LEARNED_ONLY.format(overrides["positional"]))
     shape = dict(
         block_size=hf.get("n_positions", hf.get("n_ctx")),
         vocab_size=hf["vocab_size"],
@@ -224,12 +232,15 @@ def save_pretrained(model: GPT, path: str | os.PathLike) -> Path:
     (``config.json``, ``model.safetensors``), which ``transformers.GPT2LMHeadModel
     .from_pretrained(path)`` and :func:`load_pretrained` read. Returns the folder.
 
-    GPT-2 has biases everywhere: a model with ``bias=False`` is a ValueError.
+    GPT-2 has biases everywhere and learned positions: a model with ``bias=False`` or another
+    ``positional`` than "learned" is a ValueError.
     """
     if not model.config.bias:
         raise ValueError(
             "GPT-2 has biases in every Linear and LayerNorm: bias=False cannot be saved"
         )
+    if model.config.positional != "learned":
+        raise ValueError(LEARNED_ONLY.format(model.config.positional))
     folder = Path(path).expanduser()
     folder.mkdir(parents=True, exist_ok=True)
     data = save_safetensors(hf_state(model), metadata={"format": "pt"})

@@ -32,16 +32,16 @@ import torch.distributed as dist
 from torch import Tensor, nn
 from torch.nn.parallel import DistributedDataParallel
 
-from dlf.gpt.checkpoint import (
+from dlf.gpt.data import EpochSampler, TokenDataset
+from dlf.gpt.distributed import World, all_reduce_mean, current_world
+from dlf.gpt.model import GPT, GPTConfig
+from dlf.gpt.snapshot import (
     load_model_state,
     load_optimizer_state,
     read_manifest,
     read_state_tensors,
-    save_checkpoint,
+    write_snapshot,
 )
-from dlf.gpt.data import EpochSampler, TokenDataset
-from dlf.gpt.distributed import World, all_reduce_mean, current_world
-from dlf.gpt.model import GPT
 from dlf.recipes.config import ConfigError, check_ranges, ranged
 from dlf.runs import Diverged
 from dlf.scratch.schedules import CosineAnnealing, LinearWarmup, Schedule
@@ -52,8 +52,9 @@ class TrainConfig:
     """How to train. ``batch_size`` is per process and micro-step (the global batch is
     ``batch_size * grad_accum_steps * world_size``). ``lr_decay_steps``: where the cosine reaches
     ``min_lr`` (0: at ``max_steps``). ``grad_clip``: the largest global gradient norm (0: off).
-    ``checkpoint_interval``: steps between checkpoints (0: at every evaluation); the last step
-    always saves. ``precision``: "auto" is bf16 autocast on a GPU that supports it, else fp32.
+    ``checkpoint_interval``: steps between saves of the training state (:mod:`dlf.gpt.snapshot`;
+    0: at every evaluation); the last step always saves. ``precision``: "auto" is bf16 autocast
+    on a GPU that supports it, else fp32.
     ``device``: "auto" is GPU ``LOCAL_RANK`` if there is one, else the CPU (see
     :func:`check_device`). Every number is checked against its range when the config is made
     (ConfigError, a ValueError)."""
@@ -109,7 +110,8 @@ class NonFiniteLossError(Diverged):
 class TrainResult:
     """What a run did. ``losses``: (step, training loss) of every step run in this call;
     ``evals``: one dict per evaluation (step, train_loss, val_loss, val_perplexity);
-    ``train_seconds``: time spent in training steps (evaluations and checkpoints excluded)."""
+    ``train_seconds``: time spent in training steps (evaluations and saves excluded);
+    ``saved_in``: the folder of the last snapshot this call saved, if any."""
 
     step: int
     start_step: int
@@ -118,7 +120,7 @@ class TrainResult:
     train_seconds: float = 0.0
     wall_seconds: float = 0.0
     tokens_per_step: int = 0
-    checkpoint: str | None = None
+    saved_in: str | None = None
 
     @property
     def final_val_loss(self) -> float:
@@ -290,17 +292,18 @@ def train(
     """Train ``model`` on windows of ``train_tokens``, evaluating on ``val_tokens`` (1-D ids).
 
     Joins a DDP run if torch.distributed is initialised (see ``dlf.gpt.distributed``). Rank 0
-    alone calls ``log(step, **metrics)`` (e.g. ``RunDir.log``), ``say(message)`` and writes
-    checkpoints to ``checkpoint_dir``. If ``resume`` and ``checkpoint_dir`` holds a checkpoint,
-    the run continues from it exactly: weights, AdamW moments, the sampler's place in its epoch
-    and every process's RNG state are restored, so the losses are those of an uninterrupted run,
-    and nothing logged before the checkpoint is logged again.
+    alone calls ``log(step, **metrics)`` (e.g. ``RunDir.log``), ``say(message)`` and saves the
+    training state (a snapshot, :mod:`dlf.gpt.snapshot`) in ``checkpoint_dir``. If ``resume``
+    and ``checkpoint_dir`` holds a snapshot, the run continues from it exactly: weights, AdamW
+    moments, the sampler's place in its epoch and every process's RNG state are restored, so the
+    losses are those of an uninterrupted run, and nothing logged before the snapshot is logged
+    again.
 
-    On one process, Ctrl-C or SIGTERM (KeyboardInterrupt) saves a checkpoint of the last whole
-    step before the interrupt goes on, so the run can be resumed exactly. A non-finite loss or
+    On one process, Ctrl-C or SIGTERM (KeyboardInterrupt) saves the state of the last whole step
+    before the interrupt goes on, so the run can be resumed exactly. A non-finite loss or
     gradient raises :class:`NonFiniteLossError` (a :class:`dlf.runs.Diverged`) before the step
     is taken, after saving the weights it was taken from (on one process, if they are finite);
-    a checkpoint is never written with non-finite weights.
+    a snapshot is never written with non-finite weights.
     """
     started = time.perf_counter()
     world = current_world()
@@ -342,11 +345,11 @@ def train(
     if world.size > 1:
         net = DistributedDataParallel(net, device_ids=[device] if device.type == "cuda" else None)
     schedule = lr_schedule(config)
-    checkpoint_every = config.checkpoint_interval or config.eval_interval
+    save_every = config.checkpoint_interval or config.eval_interval
     # On one process: the sampler's and the RNG's states at the start of the current step, what
-    # a checkpoint of that step holds when it is written in the middle of the next one.
+    # a snapshot of that step holds when it is saved in the middle of the next one.
     alone = world.size == 1 and folder is not None
-    snapshot = (sampler.state_dict(), gather_rng_states(world, device)) if alone else None
+    at_step_start = (sampler.state_dict(), gather_rng_states(world, device)) if alone else None
     model.train()
     try:
         while True:
@@ -366,10 +369,10 @@ def train(
                     log(step, **record)
                     evaluated_at = step
                 say(f"step {step}: train loss {losses['train']:.4f}, val loss {losses['val']:.4f}")
-            due = step == config.max_steps or step % checkpoint_every == 0
+            due = step == config.max_steps or step % save_every == 0
             if folder is not None and step > result.start_step and due:
                 with signals_held():
-                    result.checkpoint = checkpoint(
+                    result.saved_in = save_training_state(
                         folder, model, optimizer, step, sampler, config, world
                     )
             if step >= config.max_steps:
@@ -388,9 +391,9 @@ def train(
             grad_norm = float(nn.utils.clip_grad_norm_(model.parameters(), max_norm))
             if not (math.isfinite(loss) and math.isfinite(grad_norm)):
                 kept = None
-                if snapshot is not None and weights_finite(model):
-                    checkpoint(folder, model, optimizer, step, snapshot, config, world,
-                               evaluated=evaluated_at == step)  # fmt: skip
+                if at_step_start is not None and weights_finite(model):
+                    save_training_state(folder, model, optimizer, step, at_step_start, config,
+                                        world, evaluated=evaluated_at == step)  # fmt: skip
                 if folder is not None and (folder / "checkpoint.json").is_file():
                     kept = f"step {read_manifest(folder)['step']} ({folder})"
                 raise NonFiniteLossError(
@@ -406,12 +409,12 @@ def train(
                 if step % config.log_interval == 0 or step == config.max_steps:
                     log(step, loss=loss, lr=optimizer.param_groups[0]["lr"], grad_norm=grad_norm)
                 if alone:
-                    snapshot = (sampler.state_dict(), gather_rng_states(world, device))
+                    at_step_start = (sampler.state_dict(), gather_rng_states(world, device))
     except KeyboardInterrupt:
-        if snapshot is not None and step > 0 and weights_finite(model):
+        if at_step_start is not None and step > 0 and weights_finite(model):
             with signals_held():
-                checkpoint(folder, model, optimizer, step, snapshot, config, world,
-                           evaluated=evaluated_at == step)  # fmt: skip
+                save_training_state(folder, model, optimizer, step, at_step_start, config,
+                                    world, evaluated=evaluated_at == step)  # fmt: skip
             say(f"interrupted: step {step} saved in {folder}")
         raise
     result.wall_seconds = time.perf_counter() - started
@@ -423,7 +426,7 @@ def weights_finite(model: nn.Module) -> bool:
     return all(bool(torch.isfinite(p).all()) for p in model.parameters())
 
 
-def checkpoint(
+def save_training_state(
     folder: Path,
     model: GPT,
     optimizer: torch.optim.Optimizer,
@@ -433,16 +436,17 @@ def checkpoint(
     world: World,
     evaluated: bool = True,
 ) -> str:
-    """Save a checkpoint (rank 0; every rank takes part in gathering the RNG states). Refuses
-    weights that are not finite, so the last checkpoint is always a good one.
+    """Save the snapshot of ``step`` in ``folder`` (:func:`dlf.gpt.snapshot.write_snapshot`, on
+    rank 0; every rank takes part in gathering the RNG states). Refuses weights that are not
+    finite, so the last snapshot is always a good one. Returns ``folder``.
 
-    ``sampler``: the sampler (its state and the RNG's are taken now), or a snapshot ``(sampler
+    ``sampler``: the sampler (its state and the RNG's are taken now), or the pair ``(sampler
     state, RNG states)`` taken at the start of ``step``. ``evaluated``: whether the evaluation of
     ``step`` (if one was due) was logged; a resumed run makes it if not.
     """
     if not weights_finite(model):
         raise NonFiniteLossError(
-            f"weights are not finite at step {step}: not saving; the previous checkpoint in "
+            f"weights are not finite at step {step}: not saving; the previous snapshot in "
             f"{folder} is kept"
         )
     if isinstance(sampler, EpochSampler):
@@ -456,7 +460,7 @@ def checkpoint(
             "world_size": world.size,
             "evaluated": evaluated,
         }
-        save_checkpoint(folder, model, optimizer, step, rng, info)
+        write_snapshot(folder, model, optimizer, step, rng, info)
     if world.size > 1:
         dist.barrier()
     return str(folder)
@@ -468,18 +472,27 @@ def model_device(model: nn.Module) -> torch.device:
 
 def keep_records_to_checkpoint(metrics: Path, folder: Path) -> list[dict]:
     """Cut the metrics file ``metrics`` (one JSON record a line) to the records up to the step
-    of the checkpoint in ``folder``, which a resumed run goes on from, and return them: what
-    was logged after it is logged again by the resumed run. The file is cut in place, so a
-    logger that appends to it keeps working. No checkpoint: the run starts again from step 0,
-    and nothing is kept.
-    Example: records of steps 0..7 and a checkpoint of step 5 -> the records of steps 0..5."""
+    of the snapshot in ``folder`` (a run's ``checkpoint/``), which a resumed run goes on from,
+    and return them: what was logged after it is logged again by the resumed run. The file is
+    cut in place, so a logger that appends to it keeps working. No snapshot: the run starts
+    again from step 0, and nothing is kept.
+    Example: records of steps 0..7 and a snapshot of step 5 -> the records of steps 0..5.
+    A last line cut short (the process was killed while writing it) is dropped with the rest."""
     if not metrics.is_file():
         return []
     step = read_manifest(folder)["step"] if (folder / "checkpoint.json").is_file() else -1
-    lines = metrics.read_text(encoding="utf-8").splitlines(keepends=True)
-    kept = [line for line in lines if line.strip() and json.loads(line)["step"] <= step]
-    os.truncate(metrics, sum(len(line.encode("utf-8")) for line in kept))
-    return [json.loads(line) for line in kept]
+    kept, size = [], 0
+    for line in metrics.read_bytes().splitlines(keepends=True):
+        try:
+            record = json.loads(line)
+        except ValueError:  # a torn line: nothing after it was written whole
+            break
+        if record["step"] > step:
+            break
+        kept.append(record)
+        size += len(line)
+    os.truncate(metrics, size)
+    return kept
 
 
 def restore(
@@ -491,19 +504,23 @@ def restore(
     global_batch: int,
     device: torch.device,
 ) -> tuple[int, bool]:
-    """Load a checkpoint written by :func:`train` into the model, optimizer, sampler and this
+    """Load a snapshot saved by :func:`train` into the model, optimizer, sampler and this
     process's RNG; returns its step and whether that step's evaluation was logged."""
     manifest = read_manifest(folder)
-    if manifest["model_config"] != asdict(model.config):
+    try:  # a field added to GPTConfig since the snapshot was written takes its default
+        same = GPTConfig(**manifest["model_config"]) == model.config
+    except (TypeError, ValueError):
+        same = False
+    if not same:
         raise ValueError(
-            f"the checkpoint in {folder} is of a different model ({manifest['model_config']}); "
+            f"the snapshot in {folder} is of a different model ({manifest['model_config']}); "
             "build the model from that config or train into a new folder"
         )
     saved = manifest["train_config"]
     saved_batch = saved["batch_size"] * saved["grad_accum_steps"] * manifest["world_size"]
     if saved_batch != global_batch or manifest["world_size"] != world.size:
         raise ValueError(
-            f"the checkpoint was written by {manifest['world_size']} process(es) with a global "
+            f"the snapshot was written by {manifest['world_size']} process(es) with a global "
             f"batch of {saved_batch}; resume with the same number of processes and batch"
         )
     load_model_state(model, (folder / manifest["model_file"]).read_bytes())

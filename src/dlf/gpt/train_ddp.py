@@ -7,9 +7,10 @@
 
 ``key=value`` sets any field of ``GPTConfig`` or ``TrainConfig`` (``vocab_size`` comes from the
 text). Each process reads its own share of every global batch; rank 0 alone logs (stdout and
-``OUT/metrics.jsonl``) and writes ``OUT/checkpoint/``, ``OUT/tokenizer.json`` and
-``OUT/summary.json``. Running again with the same OUT resumes from its checkpoint exactly (the
-records logged after it are dropped from metrics.jsonl and logged again).
+``OUT/metrics.jsonl``) and writes ``OUT/checkpoint/`` (the training state, see
+:mod:`dlf.gpt.snapshot`), ``OUT/tokenizer.json`` and ``OUT/summary.json``. Running again with
+the same OUT resumes from that snapshot exactly (the records logged after it are dropped from
+metrics.jsonl and logged again).
 """
 
 from __future__ import annotations
@@ -23,10 +24,10 @@ from pathlib import Path
 
 import torch
 
-from dlf.gpt.checkpoint import model_state_bytes
 from dlf.gpt.data import split_tokens
 from dlf.gpt.distributed import close_distributed, init_distributed
 from dlf.gpt.model import GPT, GPTConfig
+from dlf.gpt.snapshot import model_state_bytes
 from dlf.gpt.tokenizer import CharTokenizer
 from dlf.gpt.train import TrainConfig, keep_records_to_checkpoint, train
 from dlf.recipes.config import ConfigError, ConfigMap, apply_overrides, parse_overrides

@@ -1,8 +1,8 @@
 """A trained GPT from its run directory, and its loss and perplexity on any text.
 
 A run directory (of ``dlf run gpt-text``, ``gpt-shakespeare-char``, ``gpt-shakespeare-bpe``, or
-``dlf.gpt.train_ddp``) holds ``tokenizer.json`` and ``checkpoint/`` (see
-:mod:`dlf.gpt.checkpoint`). A folder without them is a :class:`CheckpointNotFound`; a file that
+``dlf.gpt.train_ddp``) holds ``tokenizer.json`` and ``checkpoint/``, the run's last snapshot
+(see :mod:`dlf.gpt.snapshot`). A folder without them is a :class:`CheckpointNotFound`; a file that
 is damaged, disagrees with the others or points outside the folder, a :class:`RunFolderError`:
 both :class:`dlf.data.DataError` (``dlf`` prints one line naming the file, exit status 1).
 """
@@ -20,10 +20,10 @@ import torch
 from safetensors import SafetensorError
 
 from dlf.data import DataError
-from dlf.gpt.checkpoint import load_gpt, read_manifest
 from dlf.gpt.data import TokenDataset, split_text
 from dlf.gpt.distributed import World
 from dlf.gpt.model import GPT, GPTConfig
+from dlf.gpt.snapshot import load_gpt, read_manifest
 from dlf.gpt.text import (
     TextDataError,
     Tokenizer,

@@ -1314,7 +1314,9 @@ $$h_0 = W_{te}[\text{idx}] + W_{pe}[p .. p + T - 1], \qquad h_l = \operatorname{
 (h_{l-1}), \qquad \text{logits} = \operatorname{LN}_f(h_L)\, W_{te}^\top$$
 
 Write `GPT.__init__(config)` (the modules, with dlf's names) and `GPT.step(idx, kv_cache=None)`
-returning the logits and the grown cache ($p$ = the number of cached positions).""",
+returning the logits and the grown cache ($p$ = the number of cached positions). $W_{pe}$ is
+GPT-2's learned table, one of Module 3's positional encodings: `config.positional` picks
+another (`"rope"` rotates each block's queries and keys instead of being added to $h_0$).""",
         plot_text=r"""**Where GPT-2 small's 124 million parameters are**: your `GPT(GPTConfig())`,
 built on PyTorch's meta device (shapes only, no memory), its parameters counted by module (the
 12 blocks together). The tied output layer adds none; the MLPs hold twice the attention's

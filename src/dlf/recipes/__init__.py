@@ -1,6 +1,13 @@
 """Recipes: named, runnable experiments with typed configs and quick/full settings."""
 
-from dlf.recipes.catalog import CATALOG, UnknownRecipe, get_recipe, recipe_names, register
+from dlf.recipes.catalog import (
+    CATALOG,
+    RECIPE_MODULES,
+    UnknownRecipe,
+    get_recipe,
+    recipe_names,
+    register,
+)
 from dlf.recipes.config import (
     ConfigError,
     Range,
@@ -15,6 +22,7 @@ from dlf.recipes.runner import run_recipe, sweep, sweep_grid
 
 __all__ = [
     "CATALOG",
+    "RECIPE_MODULES",
     "ConfigError",
     "Range",
     "Recipe",

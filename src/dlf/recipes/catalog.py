@@ -1,7 +1,11 @@
-"""The recipes of the path by name, in path order, imported only when asked for.
+"""Where the path's recipes live, in path order; each is imported only when asked for.
 
-Each entry names the module whose ``RECIPE`` attribute is the Recipe, so ``dlf run mnist-mlp``
-imports NumPy code only. ``register`` adds a recipe of your own (see the README).
+A recipe's name is written once, in its module: ``RECIPE = Recipe(name="mnist-mlp", ...)``. The
+module's file is named after it (``-`` becomes ``_``: ``mnist_mlp.py``), so the catalog lists
+modules only and reads each name from its module path without importing it: ``dlf run
+mnist-mlp`` imports that one module (NumPy code only) and ``dlf list`` imports none to name them.
+A test checks that every module's ``RECIPE.name`` is the one its file name gives. ``register``
+adds a recipe of your own (see the README).
 """
 
 from __future__ import annotations
@@ -10,33 +14,49 @@ import importlib
 
 from dlf.recipes.recipe import Recipe
 
-CATALOG: dict[str, str] = {
-    "mnist-mlp": "dlf.scratch.recipes.mnist_mlp",
-    "linear-classifiers": "dlf.scratch.recipes.linear_classifiers",
-    "optimizers": "dlf.scratch.recipes.optimizers",
-    "regularization": "dlf.scratch.recipes.regularization",
-    "bias-variance": "dlf.scratch.recipes.bias_variance",
-    "init-and-lr": "dlf.scratch.recipes.init_and_lr",
-    "scratch-cnn": "dlf.scratch.recipes.scratch_cnn",
-    "cnn-mnist": "dlf.cnn.recipes.cnn_mnist",
-    "cnn-fashion": "dlf.cnn.recipes.cnn_fashion",
-    "resnet-depth": "dlf.cnn.recipes.resnet_depth",
-    "batchnorm": "dlf.cnn.recipes.batchnorm",
-    "transfer": "dlf.cnn.recipes.transfer",
-    "architectures": "dlf.cnn.recipes.architectures",
-    "transformer-copy": "dlf.transformer.recipes.transformer_copy",
-    "transformer-tasks": "dlf.transformer.recipes.transformer_tasks",
-    "rnn-vs-transformer": "dlf.transformer.recipes.rnn_vs_transformer",
-    "positional-encodings": "dlf.transformer.recipes.positional_encodings",
-    "bpe": "dlf.gpt.recipes.bpe",
-    "gpt-shakespeare-char": "dlf.gpt.recipes.gpt_shakespeare_char",
-    "gpt-shakespeare-bpe": "dlf.gpt.recipes.gpt_shakespeare_bpe",
-    "grad-accum": "dlf.gpt.recipes.grad_accum",
-    "gpt-text": "dlf.gpt.recipes.gpt_text",
-    "sampling": "dlf.gpt.recipes.sampling",
-    "masked-lm": "dlf.gpt.recipes.masked_lm",
-    "numpy-gpt": "dlf.gpt.recipes.numpy_gpt",
-}
+RECIPE_MODULES: tuple[str, ...] = (
+    # module 1
+    "dlf.scratch.recipes.mnist_mlp",
+    "dlf.scratch.recipes.linear_classifiers",
+    "dlf.scratch.recipes.optimizers",
+    "dlf.scratch.recipes.regularization",
+    "dlf.scratch.recipes.bias_variance",
+    "dlf.scratch.recipes.init_and_lr",
+    # module 2
+    "dlf.scratch.recipes.scratch_cnn",
+    "dlf.cnn.recipes.cnn_mnist",
+    "dlf.cnn.recipes.cnn_fashion",
+    "dlf.cnn.recipes.resnet_depth",
+    "dlf.cnn.recipes.batchnorm",
+    "dlf.cnn.recipes.transfer",
+    "dlf.cnn.recipes.architectures",
+    # module 3
+    "dlf.transformer.recipes.transformer_copy",
+    "dlf.transformer.recipes.transformer_tasks",
+    "dlf.transformer.recipes.rnn_vs_transformer",
+    "dlf.transformer.recipes.positional_encodings",
+    # module 4
+    "dlf.gpt.recipes.bpe",
+    "dlf.gpt.recipes.gpt_shakespeare_char",
+    "dlf.gpt.recipes.gpt_shakespeare_bpe",
+    "dlf.gpt.recipes.grad_accum",
+    "dlf.gpt.recipes.sampling",
+    "dlf.gpt.recipes.masked_lm",
+    "dlf.gpt.recipes.gpt_text",
+    "dlf.gpt.recipes.numpy_gpt",
+)
+
+
+def name_of_module(module: str) -> str:
+    """The recipe name a recipe module's path gives: its last part, ``_`` -> ``-``.
+
+    Example: ``"dlf.scratch.recipes.init_and_lr"`` -> ``"init-and-lr"``.
+    """
+    return module.rpartition(".")[2].replace("_", "-")
+
+
+# name -> module, derived from RECIPE_MODULES (not a second list of names)
+CATALOG: dict[str, str] = {name_of_module(m): m for m in RECIPE_MODULES}
 
 _registered: dict[str, Recipe] = {}
 

@@ -5,9 +5,9 @@ import json
 import pytest
 
 from dlf.cli import main
-from dlf.gpt.checkpoint import load_gpt, read_manifest
 from dlf.gpt.recipes.gpt_shakespeare_char import RECIPE
 from dlf.gpt.recipes.text_lm import CONFIG_MAP
+from dlf.gpt.snapshot import load_gpt, read_manifest
 from dlf.gpt.tokenizer import CharTokenizer
 from dlf.gpt.train import TrainConfig
 from dlf.recipes import run_recipe

@@ -13,11 +13,11 @@ import numpy as np
 import pytest
 
 from dlf.cli import main
-from dlf.gpt.checkpoint import load_gpt
 from dlf.gpt.data import EpochSampler, TokenDataset, split_text
 from dlf.gpt.recipes.gpt_text import RECIPE
 from dlf.gpt.recipes.text_lm import prepare
 from dlf.gpt.recipes.text_lm_report import loss_series, read_metrics
+from dlf.gpt.snapshot import load_gpt
 from dlf.gpt.text import TextDataError, load_tokenizer, read_text
 from dlf.gpt.trained import CheckpointNotFound, load_trained
 from dlf.recipes import run_recipe

@@ -13,8 +13,8 @@ import pytest
 import torch
 
 from dlf.cli import main
-from dlf.gpt.checkpoint import load_gpt, read_manifest
 from dlf.gpt.recipes.gpt_text import RECIPE
+from dlf.gpt.snapshot import load_gpt, read_manifest
 from dlf.recipes import ConfigError, run_recipe
 from dlf.recipes.runner import resume_config
 from dlf.runs import Diverged, RunDir

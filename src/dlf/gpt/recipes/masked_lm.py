@@ -40,9 +40,10 @@ from dlf.transformer.seq2seq_training import TrainSettings, evaluate, torch_thre
 @dataclass
 class MaskedLMRecipeConfig:
     """The masked LM and the GPT share the shape and training fields (``n_layer`` ...
-    ``learning_rate``); ``positional``: the masked LM's positions (see ``MaskedLMConfig``; the
-    GPT keeps its learned ones); ``gpt_init_from`` loads the GPT from a gpt-shakespeare-char
-    run instead. ``seq2seq_*``: the Module 3 Transformer (a task of ``dlf.data.sequences``)."""
+    ``learning_rate``) and ``positional``, the positions of both (see ``MaskedLMConfig``: RoPE
+    helps the masked LM most; ``GPTConfig.positional``); ``gpt_init_from`` loads the GPT from a
+    gpt-shakespeare-char run instead (with the positions it was trained with). ``seq2seq_*``: the
+    Module 3 Transformer (a task of ``dlf.data.sequences``)."""
 
     n_layer: int = ranged(4, ge=1)  # blocks of the masked LM and of the GPT
     n_head: int = ranged(4, ge=1)  # attention heads; n_embd must be a multiple of it
@@ -56,7 +57,7 @@ class MaskedLMRecipeConfig:
     eval_batches: int = ranged(20, ge=1)  # fixed batches per evaluation
     log_interval: int = ranged(10, ge=1)  # steps between logged training losses
     mask_prob: float = ranged(0.15, gt=0, lt=1)  # share of the characters hidden
-    positional: Literal["rope", "learned"] = "rope"  # the masked LM's positions
+    positional: Literal["rope", "learned"] = "rope"  # the positions of both models
     gpt_init_from: str = ""  # a gpt-shakespeare-char run directory ("" trains a GPT here)
     seq2seq_task: str = "reverse"  # a task of dlf.data.sequences for the encoder-decoder
     seq2seq_steps: int = ranged(600, ge=1)  # training steps of the encoder-decoder
@@ -73,7 +74,7 @@ OWN = {
     "mask_prob", "gpt_init_from", "seq2seq_task", "seq2seq_steps", "seq2seq_d_model",
     "examples", "sample_tokens", "threads",
 }  # fmt: skip
-CONFIG_MAP = ConfigMap(MaskedLMRecipeConfig, (GPTConfig, TrainConfig), own={*OWN, "positional"})
+CONFIG_MAP = ConfigMap(MaskedLMRecipeConfig, (GPTConfig, TrainConfig), own=OWN)
 MLM_MAP = ConfigMap(MaskedLMRecipeConfig, (MaskedLMConfig, TrainConfig), own=OWN)
 
 
@@ -266,7 +267,7 @@ def run(config: MaskedLMRecipeConfig, run_dir: RunDir) -> dict:
          "encoder-decoder (Transformer, Module 3)"],
         [
             ["attention", f"bidirectional self-attention ({c.positional} positions)",
-             "causal self-attention (learned positions)",
+             f"causal self-attention ({gpt.model.config.positional} positions)",
              "bidirectional encoder; causal decoder + cross-attention to the encoder"],
             ["predicts", "the hidden tokens of a corrupted text, from both sides",
              "the next token from the ones before", "the next output token from the whole "

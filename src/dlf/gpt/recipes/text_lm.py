@@ -30,7 +30,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
@@ -54,6 +54,7 @@ from dlf.gpt.train import TrainConfig, check_device, keep_records_to_checkpoint,
 from dlf.gpt.trained import TrainedGPT, load_trained
 from dlf.recipes.config import ConfigError, ConfigMap, field_names, ranged
 from dlf.runs import RunDir
+from dlf.transformer.positional import POSITIONAL_ENCODINGS
 
 SPECIAL_TOKENS = ("<|endoftext|>",)
 
@@ -72,7 +73,8 @@ class TextLMConfig:
     validation text go in the report beside this one's. ``threads``: torch CPU threads (0:
     torch's default). ``workspace``: a ``dlf learn`` workspace whose CausalSelfAttention and
     Block (the exercises causal-self-attention and gpt-block, which must pass) build the GPT
-    instead of dlf's.
+    instead of dlf's. ``positional``: the GPT's positional encoding, a name of
+    ``dlf.transformer.positional.POSITIONAL_ENCODINGS`` (GPT-2's "learned" by default).
 
     The model and batch are nanoGPT's CPU "baby GPT" (4 x 4 x 128, block 64, batch 12, 2000
     steps); the peak learning rate is 3e-3 with a 50-step warm-up instead of nanoGPT's 1e-3 /
@@ -92,6 +94,10 @@ class TextLMConfig:
     dropout: float = ranged(0.0, ge=0, lt=1)  # on embeddings, attention and residual branches
     bias: bool = True  # biases in the Linear and LayerNorm layers
     attention: Literal["ours", "fused"] = "fused"  # dlf's attention or PyTorch's fused kernel
+    positional: str = field(
+        default="learned",
+        metadata={"help": f"positional encoding, one of: {', '.join(POSITIONAL_ENCODINGS)}"},
+    )
     max_steps: int = ranged(2000, ge=1)  # optimizer steps
     batch_size: int = ranged(12, ge=1)  # windows per process and micro-step
     grad_accum_steps: int = ranged(1, ge=1)  # micro-steps per optimizer step
@@ -234,9 +240,18 @@ def prepare(config: TextLMConfig) -> Corpus:
 
 def check_settings(config: TextLMConfig) -> None:
     """The rules between fields, raised as ConfigError (exit 2): those of GPTConfig and
-    TrainConfig (each head gets n_embd / n_head features ...), and the device exists."""
+    TrainConfig (each head gets n_embd / n_head features, ``positional`` is a registered
+    encoding ...), the device exists, and a workspace's attention is not asked for RoPE (the
+    causal-self-attention exercise has no rotary positions)."""
     CONFIG_MAP.check(config)
     check_device(config.device)
+    if config.workspace and POSITIONAL_ENCODINGS[config.positional].inside_attention:
+        added = [n for n, e in POSITIONAL_ENCODINGS.items() if not e.inside_attention]
+        raise ConfigError(
+            f"workspace= takes the learner's attention, which does not apply "
+            f"positional={config.positional} to queries and keys: choose one added to the "
+            f"embeddings ({', '.join(added)})"
+        )
 
 
 def preflight(config: TextLMConfig) -> None:

@@ -51,7 +51,8 @@ class CausalSelfAttention(model.CausalSelfAttention):
         self.attn_dropout  nn.Dropout for the attention weights (it is off in eval mode)
 
     (dlf's own forward also has a second path, PyTorch's fused kernel, taken when
-    self.attention == "fused"; you need not write it.)
+    self.attention == "fused", and rotates q and k when self.rotary is set, for a GPT whose
+    config.positional is "rope"; you need not write either.)
     """
 
     def forward(self, x, kv_cache=None):

@@ -34,14 +34,18 @@ from torch import nn
 
 from dlf.gpt import model
 from dlf.gpt.model import init_gpt2_weights
+from dlf.transformer.positional import positional_encoding
 
 
 class GPT(model.GPT):
     """The GPT language model: token ids (B, T) -> next-token logits (B, T, vocab_size).
 
-        h_0    = W_te[idx] + W_pe[past .. past + T - 1]    token + learned position embeddings
+        h_0    = W_te[idx] + W_pe[past .. past + T - 1]    token embeddings + their positions
         h_l    = Block_l(h_{l-1}),  l = 1 .. n_layer         (self.block is the class: dlf's)
         logits = LN_f(h_L) W_te^T                            lm_head tied to the token embedding
+
+    The positions come from Module 3's registry (config.positional: GPT-2's "learned" table W_pe
+    by default; "rope" rotates each block's queries and keys instead of being added to h_0).
     """
 
     def __init__(self, config):
@@ -50,9 +54,13 @@ class GPT(model.GPT):
             self.config       the GPTConfig (C = config.n_embd)
             self.transformer  nn.ModuleDict(dict(wte=..., wpe=..., drop=..., h=..., ln_f=...)):
                 wte           nn.Embedding(vocab_size, C): the token embedding
-                wpe           nn.Embedding(block_size, C): the position embedding
+                wpe           positional_encoding(config.positional, C, config.n_head,
+                              config.block_size): the positional encoding the config names
+                              (GPT-2's "learned": a (block_size, C) table, wpe.weight)
                 drop          nn.Dropout(config.dropout)
-                h             nn.ModuleList of n_layer blocks, each self.block(config)
+                h             nn.ModuleList of n_layer blocks, each self.block(config, rotary)
+                              with rotary = wpe if wpe.inside_attention (RoPE: every block's
+                              attention rotates its queries and keys with it), else None
                 ln_f          nn.LayerNorm(C, bias=config.bias)
             self.lm_head      nn.Linear(C, vocab_size, bias=False) whose weight IS
                               self.transformer.wte's weight (weight tying: one matrix,
@@ -60,12 +68,13 @@ class GPT(model.GPT):
 
         Start with nn.Module.__init__(self): super().__init__(config) would run dlf's GPT
         constructor, the piece you write. End with GPT-2's initialisation:
-        self.apply(init_gpt2_weights) (every Linear and Embedding weight ~ N(0, 0.02^2), biases
-        0), then N(0, (0.02 / sqrt(2 n_layer))^2) for each block's attn.c_proj.weight and
-        mlp.c_proj.weight, the layers that end a residual branch.
+        self.apply(init_gpt2_weights) (every Linear and Embedding weight and the learned position
+        table ~ N(0, 0.02^2), biases 0), then N(0, (0.02 / sqrt(2 n_layer))^2) for each block's
+        attn.c_proj.weight and mlp.c_proj.weight, the layers that end a residual branch.
         Checked: the number of parameters of GPT-2 small, GPT(GPTConfig()) built on the meta
         device (124,439,808), the modules' names, lm_head.weight is transformer.wte.weight, the mean
-        and standard deviation of each group of weights against dlf's GPT (within 15%).
+        and standard deviation of each group of weights against dlf's GPT (within 15%); with
+        config.positional "rope", that every block's attention holds wpe as its rotary.
         """
         raise NotImplementedError
 
@@ -73,18 +82,22 @@ class GPT(model.GPT):
         """Logits of the T tokens idx that follow the kv_cache's tokens, and the grown cache.
 
             past = the number of cached positions (the size of dim 2 of any cached k), else 0
-            x = Dropout(wte(idx) + wpe(positions past .. past + T - 1))
+            x = wte(idx)
+            x = wpe(x, offset=past)                adds the positions past .. past + T - 1; skip
+                                                   it if wpe.inside_attention (RoPE: the blocks'
+                                                   attention applies it to q and k)
+            x = Dropout(x)
             x, (k_l, v_l) = h[l](x, kv_cache[l])   for each block l (None without a cache)
             logits = lm_head(ln_f(x))              (wte, wpe, h, ln_f: self.transformer's)
 
-        Raise ValueError if past + T > block_size (there are no embeddings for the positions
-        beyond).
+        Raise ValueError if past + T > block_size (the model knows no positions beyond).
         Shapes: idx int64 (B, T); kv_cache None or a tuple of n_layer pairs (k, v), each
         (B, n_head, past, C / n_head) -> (logits (B, T, vocab_size), the tuple of the n_layer
         (k, v) the blocks returned, each (B, n_head, past + T, C / n_head)).
         Checked: logits and cache against dlf's GPT with the same weights (float64, relative
-        error <= 1e-7) on several shapes, with a cache (T = 1 included), a whole block, the
-        gradient of the loss with respect to the tied embedding, ValueError past block_size.
+        error <= 1e-7) on several shapes, with a cache (T = 1 included), a whole block, with
+        config.positional "rope", the gradient of the loss with respect to the tied embedding,
+        ValueError past block_size.
         """
         raise NotImplementedError
 '''
@@ -232,6 +245,18 @@ def check_modules(g: Grader, ref: nn.Module, theirs: nn.Module) -> bool:
         f"missing {missing[:4]}, unexpected {unexpected[:4]}",
         "name the attributes as the docstring does: weights are loaded by name",
     )
+    wpe = getattr(getattr(theirs, "transformer", None), "wpe", None)
+    want = type(ref.transformer.wpe)
+    ok = (
+        g.check(
+            f"transformer.wpe is the {ref.config.positional!r} encoding ({want.__name__})",
+            type(wpe) is want,
+            f"got {type(wpe).__name__}",
+            "build it from the registry: positional_encoding(config.positional, C, config.n_head, "
+            "config.block_size); its forward(x, offset) adds the positions to x",
+        )
+        and ok
+    )
     lm_head = getattr(theirs, "lm_head", None)
     wte = getattr(getattr(theirs, "transformer", None), "wte", None)
     g.check(
@@ -258,18 +283,17 @@ def variant(
     """The logits of a step with one known mistake, built from ``gpt``'s own modules.
 
     ``offset``: False numbers the new tokens from 0 despite the cache; ``positions``: False
-    adds no position embedding; ``ln_f``: False leaves out the final norm; ``chain``: False
-    feeds every block the embeddings; ``caches``: "each" (layer l gets kv_cache[l]), "none"
-    or "first" (every layer gets kv_cache[0]); ``softmax``: returns probabilities.
+    adds no positions to the embeddings (an encoding inside attention is never added);
+    ``ln_f``: False leaves out the final norm; ``chain``: False feeds every block the
+    embeddings; ``caches``: "each" (layer l gets kv_cache[l]), "none" or "first" (every layer
+    gets kv_cache[0]); ``softmax``: returns probabilities.
     """
-    import torch
 
     t = gpt.transformer
     past = 0 if cache is None else cache[0][0].size(2)
     x = t.wte(idx)
-    if positions:
-        start = past if offset else 0
-        x = x + t.wpe(torch.arange(start, start + idx.size(1)))
+    if positions and not t.wpe.inside_attention:
+        x = t.wpe(x, offset=past if offset else 0)
     x = t.drop(x)
     h = x
     for i, block in enumerate(t.h):
@@ -281,17 +305,22 @@ def variant(
     return logits.softmax(-1) if softmax else logits
 
 
+POSITIONS = {"offset", "positions"}  # the mistakes about positions added to the embeddings
+
+
 def mistakes(gpt: nn.Module, idx: torch.Tensor, cache: tuple | None) -> list[Mistake]:
-    """Known wrong logits of ``gpt`` on ``idx`` (after ``cache``), each named."""
+    """Known wrong logits of ``gpt`` on ``idx`` (after ``cache``), each named (those about the
+    added positions only when ``gpt``'s encoding is added to the embeddings)."""
+    added = not gpt.transformer.wpe.inside_attention
     named = [
         (
             "the positions start at 0 despite the cache: the new tokens are at positions "
-            "past .. past + T - 1, torch.arange(past, past + T)",
+            "past .. past + T - 1, x = wpe(x, offset=past)",
             {"offset": False},
             True,
         ),
         (
-            "no position embedding: x = wte(idx) + wpe(positions)",
+            "no positions: x = wpe(x, offset=past) after x = wte(idx)",
             {"positions": False},
             False,
         ),
@@ -310,7 +339,7 @@ def mistakes(gpt: nn.Module, idx: torch.Tensor, cache: tuple | None) -> list[Mis
         ("every block gets layer 0's cache: block l gets kv_cache[l]", {"caches": "first"}, True),
         (
             "the kv_cache is not used: the new tokens sit at positions past .. past + T - 1 "
-            "(torch.arange(past, past + T)), and block l gets kv_cache[l]",
+            "(x = wpe(x, offset=past)), and block l gets kv_cache[l]",
             {"offset": False, "caches": "none"},
             True,
         ),
@@ -324,7 +353,7 @@ def mistakes(gpt: nn.Module, idx: torch.Tensor, cache: tuple | None) -> list[Mis
     return [
         Mistake(message, variant(gpt, idx, cache, **change))
         for message, change, needs_cache in named
-        if cache is not None or not needs_cache
+        if (cache is not None or not needs_cache) and (added or not POSITIONS & set(change))
     ]
 
 
@@ -405,12 +434,12 @@ def check_too_long(g: Grader, theirs: nn.Module, block_size: int) -> None:
     )
 
 
-def _pair(cls: type, g: Grader) -> tuple[nn.Module, nn.Module] | None:
+def _pair(cls: type, g: Grader, positional: str = "learned") -> tuple[nn.Module, nn.Module] | None:
     import torch
 
     from dlf.gpt import model
 
-    config = model.GPTConfig(**SMALL)
+    config = model.GPTConfig(**SMALL, positional=positional)
     torch.manual_seed(0)
     ref = model.GPT(config).double().eval()
     with torch.no_grad():
@@ -419,6 +448,16 @@ def _pair(cls: type, g: Grader) -> tuple[nn.Module, nn.Module] | None:
     theirs = _build(g, cls, config).double().eval()
     if not check_modules(g, ref, theirs):
         return None
+    if ref.transformer.wpe.inside_attention:
+        wpe = theirs.transformer.wpe
+        if not g.check(
+            "every block's attention applies transformer.wpe to q and k (RoPE)",
+            all(block.attn.rotary is wpe for block in theirs.transformer.h),
+            "a block's attn.rotary is not transformer.wpe",
+            "pass it to the blocks: rotary = wpe if wpe.inside_attention else None, "
+            "self.block(config, rotary)",
+        ):
+            return None
     theirs.load_state_dict(ref.state_dict())
     return ref, theirs
 
@@ -451,6 +490,16 @@ def grade(g: Grader) -> None:
             cache = ref.step(idx[:, :past])[1]
         with g.case(f"{T} new token(s) idx ({B}, {T}) after {past} cached"):
             check_step(g, ref, theirs, idx[:, past:], cache)
+    with g.case("GPTConfig(..., positional 'rope'): RoPE inside attention"):
+        pair = _pair(cls, g, "rope")
+    if pair is not None:
+        rope, theirs_rope = pair
+        idx = torch.randint(0, V, (2, 6), generator=torch.Generator().manual_seed(7))
+        with torch.no_grad():
+            cache = rope.step(idx[:, :4])[1]
+        with g.case("positional 'rope': idx (2, 6) whole, then 2 new tokens after 4 cached"):
+            check_step(g, rope, theirs_rope, idx, None)
+            check_step(g, rope, theirs_rope, idx[:, 4:], cache)
     idx = torch.randint(0, V, (2, 6), generator=torch.Generator().manual_seed(6))
     with g.case("idx (2, 6), loss = cross-entropy of the next tokens"):
         check_gradient(g, ref, theirs, idx)
@@ -474,9 +523,13 @@ EXERCISE = Exercise(
         "self.transformer.wte.weight. model.parameters() then yields the matrix once, and the "
         "count is 124,439,808.",
         "In step, past = 0 if kv_cache is None else kv_cache[0][0].size(2): the new tokens sit "
-        "at positions past .. past + T - 1, torch.arange(past, past + T, device=idx.device).",
-        "With t = self.transformer: x = t.drop(t.wte(idx) + t.wpe(positions)); for i, block in "
-        "enumerate(t.h): x, kv = block(x, None if kv_cache is None else kv_cache[i]); keep "
-        "each kv; return self.lm_head(t.ln_f(x)), tuple(the kvs).",
+        "at positions past .. past + T - 1, and t.wpe(x, offset=past) adds exactly those.",
+        "RoPE (wpe.inside_attention) is not added to the embeddings: the blocks' attention "
+        "rotates q and k with it, so __init__ hands it to every block, self.block(config, "
+        "rotary), and step skips the addition.",
+        "With t = self.transformer: x = t.wte(idx); if not t.wpe.inside_attention: x = "
+        "t.wpe(x, offset=past); x = t.drop(x); for i, block in enumerate(t.h): x, kv = "
+        "block(x, None if kv_cache is None else kv_cache[i]); keep each kv; return "
+        "self.lm_head(t.ln_f(x)), tuple(the kvs).",
     ),
 )

@@ -1,9 +1,12 @@
-"""GPT checkpoints: safetensors for every tensor, JSON for the rest; nothing that runs code.
+"""A training snapshot: what a GPT run saves so that it can go on exactly, and be sampled from.
 
-A checkpoint folder holds
+Safetensors for every tensor, JSON for the rest; nothing that runs code. A snapshot lives in a
+run's ``checkpoint/`` folder (that folder's name and ``checkpoint.json`` are the on-disk format
+of every run written so far, and stay) and holds
 
-- ``checkpoint.json``: format, step, the model and training configs, the optimizer's param
-  groups (hyper-parameters), the batch sampler's position, and the names of the two files below;
+- ``checkpoint.json``, the manifest: format, step, the model and training configs, the
+  optimizer's param groups (hyper-parameters), the batch sampler's position, and the names of the
+  two files below;
 - ``model-<step>.safetensors``: the model weights, by GPT-2's names (the tied lm_head is stored
   once, as ``transformer.wte``);
 - ``state-<step>.safetensors``: the AdamW moments (``optimizer.<param index>.<name>``) and the
@@ -11,8 +14,10 @@ A checkpoint folder holds
 
 Every file is written atomically, the JSON last: until it is replaced, it names the previous
 step's files, which are deleted only afterwards. A run stopped at any moment leaves a complete
-checkpoint behind. Version 1 files named the weights otherwise (``wte.weight``,
+snapshot behind. Version 1 files named the weights otherwise (``wte.weight``,
 ``h.0.mlp.W_1.weight``): they load, renamed by :func:`gpt2_name`.
+(The path's *checkpoints*, ``dlf checkpoints``, are another thing: the proofs in
+:mod:`dlf.gpt.checkpoints`.)
 """
 
 from __future__ import annotations
@@ -31,7 +36,7 @@ from torch import nn
 from dlf.gpt.model import GPT, GPTConfig
 from dlf.runs import atomic_write_bytes, atomic_write_json
 
-FORMAT = "dlf.gpt.checkpoint"
+FORMAT = "dlf.gpt.checkpoint"  # the manifest's format field, as written since version 1
 VERSION = 2
 READABLE = (1, 2)
 TIED = ("lm_head.weight",)  # the same tensor as transformer.wte.weight
@@ -52,7 +57,7 @@ def model_state_bytes(model: nn.Module) -> bytes:
 
 
 def gpt2_name(name: str) -> str:
-    """The GPT-2 name of a weight named by a version 1 checkpoint; other names unchanged.
+    """The GPT-2 name of a weight named by a version 1 snapshot; other names unchanged.
 
     Example: ``"h.0.mlp.W_1.weight"`` -> ``"transformer.h.0.mlp.c_fc.weight"``,
     ``"wpe.embedding.weight"`` -> ``"transformer.wpe.weight"``.
@@ -76,8 +81,8 @@ def load_model_state(model: nn.Module, data: bytes) -> None:
     missing = [k for k in missing if k not in TIED]
     if missing or unexpected:
         raise ValueError(
-            f"checkpoint does not fit this model: missing {missing[:5]}, unexpected "
-            f"{unexpected[:5]}; build the model from the checkpoint's model_config"
+            f"saved weights do not fit this model: missing {missing[:5]}, unexpected "
+            f"{unexpected[:5]}; build the model from the snapshot's model_config"
         )
 
 
@@ -106,7 +111,7 @@ def load_optimizer_state(
     optimizer.load_state_dict({"state": state, "param_groups": groups})
 
 
-def save_checkpoint(
+def write_snapshot(
     folder: str | os.PathLike,
     model: GPT,
     optimizer: torch.optim.Optimizer,
@@ -114,7 +119,7 @@ def save_checkpoint(
     rng_states: dict[str, torch.Tensor],
     info: dict[str, Any],
 ) -> Path:
-    """Write the checkpoint of ``step`` into ``folder`` (see the module docstring).
+    """Write the snapshot of ``step`` into ``folder`` (see the module docstring).
 
     ``rng_states``: named uint8 tensors (``{"rng.torch.0": ...}``); ``info``: more JSON fields
     (train config, sampler state, ...). Returns the path of ``checkpoint.json``.
@@ -142,8 +147,8 @@ def save_checkpoint(
 
 
 def read_manifest(folder: str | os.PathLike) -> dict[str, Any]:
-    """The ``checkpoint.json`` of ``folder`` (a checkpoint folder, or a run folder holding a
-    ``checkpoint/`` one), with its ``folder`` added; a clear error if there is none."""
+    """The manifest ``checkpoint.json`` of ``folder`` (a snapshot's folder, or a run folder
+    holding a ``checkpoint/`` one), with its ``folder`` added; a clear error if there is none."""
     folder = Path(folder)
     if not (folder / "checkpoint.json").is_file() and (folder / "checkpoint").is_dir():
         folder = folder / "checkpoint"
@@ -163,12 +168,12 @@ def read_manifest(folder: str | os.PathLike) -> dict[str, Any]:
 
 
 def read_state_tensors(manifest: dict[str, Any]) -> dict[str, torch.Tensor]:
-    """The optimizer and RNG tensors of a checkpoint (see :func:`read_manifest`)."""
+    """The optimizer and RNG tensors of a snapshot (see :func:`read_manifest`)."""
     return load_safetensors((Path(manifest["folder"]) / manifest["state_file"]).read_bytes())
 
 
 def load_gpt(folder: str | os.PathLike, device: torch.device | str = "cpu") -> GPT:
-    """The GPT saved in a checkpoint (or run) folder, in eval mode, on ``device``."""
+    """The GPT saved in a snapshot's (or run) folder, in eval mode, on ``device``."""
     manifest = read_manifest(folder)
     model = GPT(GPTConfig(**manifest["model_config"]))
     load_model_state(model, (Path(manifest["folder"]) / manifest["model_file"]).read_bytes())

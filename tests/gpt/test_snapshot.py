@@ -1,4 +1,4 @@
-"""Checkpoints: safetensors + JSON, round trips, the tied matrix, old files removed."""
+"""Training snapshots: safetensors + JSON, round trips, the tied matrix, old files removed."""
 
 from __future__ import annotations
 
@@ -8,12 +8,12 @@ import pytest
 import torch
 from safetensors.torch import load_file, save_file
 
-from dlf.gpt.checkpoint import (
+from dlf.gpt.snapshot import (
     load_gpt,
     load_optimizer_state,
     read_manifest,
     read_state_tensors,
-    save_checkpoint,
+    write_snapshot,
 )
 
 from .helpers import tiny_gpt
@@ -35,7 +35,7 @@ def trained_pair(seed: int):
 def test_round_trip_weights_optimizer_and_rng(tmp_path):
     model, optimizer = trained_pair(seed=0)
     rng = {"rng.torch.0": torch.get_rng_state()}
-    save_checkpoint(tmp_path, model, optimizer, step=2, rng_states=rng, info={"note": "x"})
+    write_snapshot(tmp_path, model, optimizer, step=2, rng_states=rng, info={"note": "x"})
     manifest = read_manifest(tmp_path)
     assert manifest["step"] == 2 and manifest["note"] == "x"
     loaded = load_gpt(tmp_path)
@@ -57,27 +57,27 @@ def test_round_trip_weights_optimizer_and_rng(tmp_path):
 
 def test_files_are_safetensors_and_json_and_old_steps_are_removed(tmp_path):
     model, optimizer = trained_pair(seed=0)
-    save_checkpoint(tmp_path, model, optimizer, 1, {}, {})
-    save_checkpoint(tmp_path, model, optimizer, 2, {}, {})
+    write_snapshot(tmp_path, model, optimizer, 1, {}, {})
+    write_snapshot(tmp_path, model, optimizer, 2, {}, {})
     names = sorted(p.name for p in tmp_path.iterdir())
     assert names == ["checkpoint.json", "model-0000002.safetensors", "state-0000002.safetensors"]
     json.loads((tmp_path / "checkpoint.json").read_text())  # plain JSON
 
 
-def test_a_folder_without_checkpoint_is_a_clear_error(tmp_path):
+def test_a_folder_without_a_snapshot_is_a_clear_error(tmp_path):
     with pytest.raises(FileNotFoundError, match="no GPT checkpoint"):
         load_gpt(tmp_path)
 
 
 def version_1_name(name: str) -> str:
-    """The name a version 1 checkpoint gave a weight (before GPT-2's names)."""
+    """The name a version 1 snapshot gave a weight (before GPT-2's names)."""
     name = name.replace("transformer.wpe.", "wpe.embedding.").removeprefix("transformer.")
     return name.replace(".mlp.c_fc.", ".mlp.W_1.").replace(".mlp.c_proj.", ".mlp.W_2.")
 
 
-def test_a_version_1_checkpoint_loads_by_its_old_names(tmp_path):
+def test_a_version_1_snapshot_loads_by_its_old_names(tmp_path):
     model, optimizer = trained_pair(seed=0)
-    save_checkpoint(tmp_path, model, optimizer, 2, {}, {})
+    write_snapshot(tmp_path, model, optimizer, 2, {}, {})
     manifest = read_manifest(tmp_path)
     path = tmp_path / manifest["model_file"]
     state = load_file(str(path))
