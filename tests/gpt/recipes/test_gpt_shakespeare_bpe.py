@@ -8,10 +8,10 @@ import math
 import numpy as np
 import pytest
 
-from dlf.gpt.checkpoint import load_gpt, read_manifest
 from dlf.gpt.data import split_text
 from dlf.gpt.recipes.gpt_shakespeare_bpe import RECIPE
 from dlf.gpt.recipes.gpt_text import RECIPE as CHAR_RECIPE
+from dlf.gpt.snapshot import load_gpt, read_manifest
 from dlf.gpt.text import read_text
 from dlf.gpt.tokenizer import BPETokenizer
 from dlf.gpt.trained import evaluate_tokens, load_trained
