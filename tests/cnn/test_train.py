@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 
 import numpy as np
 import pytest
@@ -18,9 +19,9 @@ from dlf.cnn.train import (
     fit,
     make_optimizer,
     make_schedule,
-    train_config_from,
 )
 from dlf.data import ImageDataset
+from dlf.recipes.config import ConfigMap
 from dlf.runs import Diverged, RunDir
 
 
@@ -134,10 +135,14 @@ def test_optimizer_settings_and_config_from_fields():
     with pytest.raises(ValueError, match="sgd"):
         make_optimizer(model, TrainConfig(optimizer="lamb"))
 
+    @dataclass
     class RecipeConfig:
-        epochs, lr, hidden = 3, 0.7, (10,)
+        epochs: int = 3
+        lr: float = 0.7
+        hidden: tuple[int, ...] = (10,)
 
-    config = train_config_from(RecipeConfig())
+    config_map = ConfigMap(RecipeConfig, (TrainConfig,), own={"hidden"})
+    config = config_map.build(TrainConfig, RecipeConfig())
     assert (config.epochs, config.lr, config.batch_size) == (3, 0.7, TrainConfig().batch_size)
 
 

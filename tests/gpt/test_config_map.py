@@ -8,6 +8,7 @@ import importlib
 
 import pytest
 
+from dlf.cnn.train import TrainConfig as CnnTrainConfig
 from dlf.gpt.model import GPTConfig
 from dlf.gpt.train import TrainConfig
 from dlf.recipes.config import ConfigMap, field_names, take_fields
@@ -20,6 +21,12 @@ RECIPE_MAPS = [
     "dlf.gpt.recipes.masked_lm:CONFIG_MAP",
     "dlf.gpt.recipes.masked_lm:MLM_MAP",
     "dlf.gpt.train_ddp:CONFIG_MAP",
+    "dlf.cnn.recipes.cnn_mnist:CONFIG_MAP",
+    "dlf.cnn.recipes.cnn_fashion:CONFIG_MAP",
+    "dlf.cnn.recipes.batchnorm:CONFIG_MAP",
+    "dlf.cnn.recipes.resnet_depth:CONFIG_MAP",
+    "dlf.cnn.recipes.architectures:CONFIG_MAP",
+    "dlf.cnn.recipes.transfer:CONFIG_MAP",
 ]
 
 
@@ -41,7 +48,8 @@ def renamed(cls: type, old: str, new: str) -> type:
 @pytest.mark.parametrize(
     "library, old, new",
     [(TrainConfig, "learning_rate", "lr"), (TrainConfig, "log_interval", "log_every"),
-     (GPTConfig, "n_embd", "d_model")],
+     (GPTConfig, "n_embd", "d_model"), (CnnTrainConfig, "lr", "learning_rate"),
+     (CnnTrainConfig, "epochs", "max_epochs"), (CnnTrainConfig, "crop_padding", "pad")],
 )  # fmt: skip
 def test_renaming_a_library_field_stops_every_recipe_that_uses_it(where, library, old, new):
     config_map = load_map(where)

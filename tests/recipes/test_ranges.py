@@ -1,12 +1,26 @@
 """Ranges declared beside fields, checked before any folder is made."""
 
+import dataclasses
 import math
+import types
+import typing
 from dataclasses import dataclass
 
 import pytest
 
 from dlf.cli import main
-from dlf.recipes import ConfigError, Range, Recipe, check_ranges, ranged, register, run_recipe
+from dlf.recipes import (
+    CATALOG,
+    ConfigError,
+    Range,
+    Recipe,
+    check_ranges,
+    get_recipe,
+    ranged,
+    recipe_names,
+    register,
+    run_recipe,
+)
 from dlf.recipes.describe import describe
 
 
@@ -84,3 +98,33 @@ def test_help_shows_each_range():
     text = describe(_RECIPE)
     assert "(range: > 0)" in text
     assert "(range: >= 0 and < 1)" in text
+
+
+def numeric(tp: object) -> bool:
+    """int, float, a tuple of them, or an optional one (``bool`` is not a number here)."""
+    if typing.get_origin(tp) in (typing.Union, types.UnionType):
+        return any(numeric(a) for a in typing.get_args(tp) if a is not type(None))
+    if typing.get_origin(tp) is tuple:
+        return all(numeric(a) for a in typing.get_args(tp) if a is not Ellipsis)
+    return tp in (int, float)
+
+
+@pytest.mark.parametrize("name", [n for n in recipe_names() if n in CATALOG])  # not tests' own
+def test_every_number_field_of_every_recipe_declares_its_range(name):
+    config = get_recipe(name).config
+    hints = typing.get_type_hints(config)
+    unranged = [
+        f.name
+        for f in dataclasses.fields(config)
+        if numeric(hints[f.name]) and "range" not in f.metadata
+    ]
+    assert unranged == [], f"{name}: give these fields ranged(default, ...)"
+
+
+@pytest.mark.parametrize(
+    ("tp", "expected"),
+    [(int, True), (float, True), (tuple[int, ...], True), (int | None, True), (bool, False),
+     (str, False), (tuple[str, ...], False), (typing.Literal[1, 2], False)],
+)  # fmt: skip
+def test_numeric_types(tp, expected):
+    assert numeric(tp) is expected

@@ -68,7 +68,6 @@ from dlf.cnn.train import (
     make_optimizer,
     make_schedule,
     predict_logits,
-    train_config_from,
 )
 from dlf.cnn.transfer import (
     GreyToRGB,
@@ -144,7 +143,6 @@ __all__ = [
     "small_resnet",
     "summary",
     "trainable",
-    "train_config_from",
     "transfer_models",
     "vgg11",
     "vgg13",

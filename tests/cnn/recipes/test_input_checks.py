@@ -3,9 +3,7 @@ run whose own loss stops being finite ends "diverged" (exit 1)."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
-import typing
 
 import pytest
 
@@ -46,25 +44,6 @@ def test_a_bad_value_is_one_line_exit_2_and_no_folder(recipe, pair, message, tmp
     assert err.startswith("dlf: error: ") and err.count("\n") == 1, err
     assert message in err
     assert not any(tmp_path.iterdir())
-
-
-def numeric(tp: object) -> bool:
-    """int, float, or a tuple of them (``bool`` is not a number here)."""
-    if typing.get_origin(tp) is tuple:
-        return all(numeric(a) for a in typing.get_args(tp) if a is not Ellipsis)
-    return tp in (int, float)
-
-
-@pytest.mark.parametrize("name", RECIPES)
-def test_every_number_field_declares_its_range(name):
-    config = get_recipe(name).config
-    hints = typing.get_type_hints(config)
-    unranged = [
-        f.name
-        for f in dataclasses.fields(config)
-        if numeric(hints[f.name]) and "range" not in f.metadata
-    ]
-    assert unranged == []
 
 
 @pytest.mark.parametrize("name", RECIPES)

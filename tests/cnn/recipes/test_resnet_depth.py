@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 
 import numpy as np
 import pytest
@@ -16,6 +17,7 @@ from dlf.cnn.recipes.resnet_depth import (
     WindowedLoss,
     layer_gradient_norms,
     net_name,
+    show_effects,
     weighted_layers,
 )
 from dlf.cnn.train import StepInfo
@@ -77,6 +79,30 @@ def test_windowed_loss_averages_each_window():
     for t, loss in enumerate([4.0, 2.0, 1.0, 1.0, 7.0]):
         hook(StepInfo(t, 1, loss, 0.1, torch.nn.Identity()))
     assert hook.points == [(2, 3.0), (4, 1.0)]
+
+
+class Effects:
+    """Stands in for a RunDir: records each effect's claim and whether it was shown."""
+
+    def __init__(self):
+        self.shown: dict[str, bool] = {}
+
+    def effect(self, claim: str, shown: bool, figure: str) -> bool:
+        self.shown[claim.split(" (")[0]] = shown
+        return shown
+
+
+@pytest.mark.parametrize(
+    ("residual", "plain", "shown"),
+    [(0.4, 0.9, True), (0.9, 0.9, True), (0.9, 0.4, False), (0.4, math.inf, True),
+     (math.inf, 0.4, False), (math.inf, math.inf, False)],
+)  # fmt: skip
+def test_the_residual_net_must_end_finite_to_train_as_well(residual, plain, shown):
+    effects = Effects()
+    ends = {"plain-8": 0.5, "ResNet-8": 0.5, "plain-32": plain, "ResNet-32": residual}
+    show_effects(effects, ends, (8, 32))
+    claim = "the residual net trains at least as well as the plain net of the same depth"
+    assert effects.shown[claim] is shown
 
 
 def test_cifar10_is_refused_with_the_data_message_when_missing(tmp_path):

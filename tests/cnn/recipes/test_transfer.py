@@ -179,6 +179,7 @@ def test_budgets_put_all_last():
         ({"target_classes": "5"}, ConfigError, "target_classes needs 2"),
         ({"widths": "8,16"}, ConfigError, "one entry per stage"),
         ({"labels_per_class": "1,6001"}, ConfigError, "6000 training images"),
+        ({"labels_per_class": "1,6000,0"}, ConfigError, "6000 is every training image .* as 0"),
         ({"weights": "/nonexistent/r18.pt"}, DataError, "weights file .* not found"),
     ],
 )

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from dlf.gpt.recipes.bpe import RECIPE, shown
+from dlf.gpt.recipes.bpe import RECIPE, packs_more, shown
 from dlf.gpt.tokenizer import BPETokenizer
 from dlf.recipes import run_recipe
 from tests.conftest import data_available
@@ -36,3 +36,11 @@ def test_quick_run(tmp_path):
 @pytest.mark.parametrize(("token", "text"), [(b" the", "␣the"), (b"\n\n", "⏎⏎"), (b"\xc3", "Ã")])
 def test_shown(token, text):
     assert shown(token) == text
+
+
+@pytest.mark.parametrize(
+    ("compression", "shown_"),
+    [([2.1, 2.6, 3.0], True), ([2.1, 2.0], False), ([2.1, 2.1], False), ([2.1], False)],
+)
+def test_packs_more_needs_two_sizes_each_packing_more(compression, shown_):
+    assert packs_more(compression) is shown_

@@ -30,9 +30,9 @@ from dlf.cnn.models.lenet import lenet5
 from dlf.cnn.models.vgg import vgg_small
 from dlf.cnn.recipes.classifier_report import model_size
 from dlf.cnn.small_nets import small_resnet
-from dlf.cnn.train import fit, train_config_from
+from dlf.cnn.train import TrainConfig, fit
 from dlf.recipes import Recipe
-from dlf.recipes.config import ConfigError, ranged
+from dlf.recipes.config import ConfigError, ConfigMap, ranged
 from dlf.runs import Diverged, RunDir, line_plot
 
 BUILDERS: dict[str, Callable[[int, int, int], nn.Module]] = {
@@ -62,6 +62,11 @@ class ArchitecturesConfig:
     seed: int = ranged(0, ge=0)
 
 
+CONFIG_MAP = ConfigMap(
+    ArchitecturesConfig, (TrainConfig,), own={"dataset", "models", "train_subset", "test_subset"}
+)
+
+
 LEARNS = 3  # a net learns when its test accuracy is at least this many times guessing's
 
 
@@ -84,7 +89,7 @@ def run(config: ArchitecturesConfig, run_dir: RunDir) -> dict:
     data = image_tensors(config.dataset, 0.0, config.train_subset, config.test_subset, config.seed)
     run_dir.say(f"{config.dataset}: {data.sizes}")
     channels, size = data.image_shape[0], data.image_shape[-1]
-    train = train_config_from(config)
+    train = CONFIG_MAP.build(TrainConfig, config)
     rows, summary = [], {}
     for name in names:
         torch.manual_seed(config.seed)

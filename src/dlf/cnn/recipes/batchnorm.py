@@ -22,9 +22,9 @@ from torch import nn
 from dlf.cnn.data import ImageTensors, image_tensors
 from dlf.cnn.models.vgg import vgg_small
 from dlf.cnn.recipes.classifier_report import model_size
-from dlf.cnn.train import FitResult, fit, train_config_from
+from dlf.cnn.train import FitResult, TrainConfig, fit
 from dlf.recipes import Recipe
-from dlf.recipes.config import ConfigError, ranged
+from dlf.recipes.config import ConfigError, ConfigMap, ranged
 from dlf.runs import Diverged, RunDir, line_plot
 
 
@@ -44,6 +44,13 @@ class BatchNormConfig:
     test_subset: int = ranged(0, ge=0)  # 0 = all
     stop_on_divergence: bool = True  # a net whose loss blows up stops and is marked diverged
     seed: int = ranged(0, ge=0)
+
+
+CONFIG_MAP = ConfigMap(
+    BatchNormConfig,
+    (TrainConfig,),
+    own={"dataset", "widths", "convs_per_stage", "hidden", "train_subset", "test_subset"},
+)
 
 
 def preflight(config: BatchNormConfig) -> None:
@@ -113,7 +120,7 @@ def run(config: BatchNormConfig, run_dir: RunDir) -> dict:
     data = image_tensors(config.dataset, 0.0, config.train_subset, config.test_subset, config.seed)
     run_dir.say(f"{config.dataset}: {data.sizes}")
     layers = len(config.widths) * config.convs_per_stage + 3
-    train = train_config_from(config)
+    train = CONFIG_MAP.build(TrainConfig, config)
     rows, results = [], {}
     for label, batch_norm in (("with BN", True), ("without BN", False)):
         torch.manual_seed(config.seed)

@@ -16,9 +16,9 @@ import torch
 from dlf.cnn.data import image_tensors
 from dlf.cnn.recipes.classifier_report import report_classifier, show_accuracy
 from dlf.cnn.small_nets import small_resnet
-from dlf.cnn.train import fit, train_config_from
+from dlf.cnn.train import TrainConfig, fit
 from dlf.recipes import Recipe
-from dlf.recipes.config import ConfigError, ranged
+from dlf.recipes.config import ConfigError, ConfigMap, ranged
 from dlf.runs import RunDir
 
 
@@ -43,6 +43,13 @@ class CnnFashionConfig:
     test_subset: int = ranged(0, ge=0)  # 0 = all
     channels_last: bool = True
     seed: int = ranged(0, ge=0)
+
+
+CONFIG_MAP = ConfigMap(
+    CnnFashionConfig,
+    (TrainConfig,),
+    own={"widths", "blocks", "stem", "val_fraction", "train_subset", "test_subset"},
+)
 
 
 def preflight(config: CnnFashionConfig) -> None:
@@ -71,7 +78,7 @@ def run(config: CnnFashionConfig, run_dir: RunDir) -> dict:
     model = small_resnet(
         data.num_classes, data.image_shape[0], config.widths, config.blocks, config.stem
     )
-    result = fit(model, data, train_config_from(config), run_dir)
+    result = fit(model, data, CONFIG_MAP.build(TrainConfig, config), run_dir)
     figures = report_classifier(run_dir, model, data, result)
     run_dir.text(
         "What this shows",

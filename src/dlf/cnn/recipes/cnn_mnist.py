@@ -20,9 +20,9 @@ from dlf.cnn.data import image_tensors
 from dlf.cnn.receptive_field import receptive_field
 from dlf.cnn.recipes.classifier_report import report_classifier, show_accuracy
 from dlf.cnn.small_nets import small_cnn
-from dlf.cnn.train import fit, train_config_from
+from dlf.cnn.train import TrainConfig, fit
 from dlf.recipes import Recipe
-from dlf.recipes.config import ConfigError, ranged
+from dlf.recipes.config import ConfigError, ConfigMap, ranged
 from dlf.runs import RunDir
 
 
@@ -47,6 +47,16 @@ class CnnMnistConfig:
     channels_last: bool = False
     seed: int = ranged(0, ge=0)
     workspace: str = ""  # a dlf learn workspace: train the learner's own CNN
+
+
+CONFIG_MAP = ConfigMap(
+    CnnMnistConfig,
+    (TrainConfig,),
+    own={
+        "channels", "kernel", "hidden", "dropout", "val_fraction", "train_subset",
+        "test_subset", "workspace",
+    },
+)  # fmt: skip
 
 
 LEARNER_PIECES = {"build_cnn": "cnn-pytorch"}
@@ -96,7 +106,7 @@ def run(config: CnnMnistConfig, run_dir: RunDir) -> dict:
             config.hidden,
             config.dropout,
         )
-    result = fit(model, data, train_config_from(config), run_dir)
+    result = fit(model, data, CONFIG_MAP.build(TrainConfig, config), run_dir)
     figures = report_classifier(run_dir, model, data, result)
     field = receptive_field(model, data.image_shape[-1])[-1].receptive_field
     run_dir.text(

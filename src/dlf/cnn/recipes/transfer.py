@@ -106,7 +106,9 @@ def preflight(config: TransferConfig) -> None:
 
     One width and one block count per stage; classes distinct and the source apart from the
     target (unless ``weights`` replaces the source); budgets distinct, each within the images of
-    every target class. Example: ``source_classes=4,5`` (5 is a target class) -> ConfigError.
+    every target class, and none equal to 0 (all) in images per class: the sweep needs increasing
+    points. Example: ``source_classes=4,5`` (5 is a target class) -> ConfigError; Fashion-MNIST's
+    ``labels_per_class=100,6000,0`` (6,000 is every image of each class) -> ConfigError.
     """
     for name in ("source_classes", "target_classes", "labels_per_class"):
         values = getattr(config, name)
@@ -132,6 +134,12 @@ def preflight(config: TransferConfig) -> None:
         raise ConfigError(
             f"labels_per_class {max(config.labels_per_class)} is more than the {fewest} training "
             f"images of the smallest target class of {config.dataset} (0 takes them all)"
+        )
+    largest, every = max(config.labels_per_class), sum(counts[c] for c in config.target_classes)
+    if 0 in config.labels_per_class and largest * len(config.target_classes) == every:
+        raise ConfigError(
+            f"labels_per_class {largest} is every training image of each target class, the same "
+            f"budget as 0 (all): keep one of them"
         )
 
 

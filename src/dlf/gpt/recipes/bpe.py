@@ -56,6 +56,17 @@ def shown(token: bytes) -> str:
     return text.replace(" ", "␣").replace("\n", "⏎")
 
 
+def packs_more(compression: list[float]) -> bool:
+    """True when each larger vocabulary packs more bytes per token than the one before it; one
+    size (or none) compares nothing and shows nothing.
+
+    Example: ``[2.1, 2.6, 3.0]`` -> True; ``[2.1, 2.0]`` -> False; ``[2.1]`` -> False.
+    """
+    return len(compression) >= 2 and all(
+        a < b for a, b in zip(compression, compression[1:], strict=False)
+    )
+
+
 def bytes_per_token(tokenizer: BPETokenizer, text: str) -> tuple[float, int]:
     """Compression of ``text``: UTF-8 bytes / tokens, and the number of tokens.
     Example: 1,000 bytes in 400 tokens -> ``(2.5, 400)``."""
@@ -177,8 +188,10 @@ def run(config: BPEConfig, run_dir: RunDir) -> dict:
     run_dir.effect(
         "more merges, fewer tokens: each larger vocabulary packs more bytes into a token of "
         "held-out text",
-        all(a < b for a, b in zip(ordered, ordered[1:], strict=False)),
-        ", ".join(f"{size}: {val_bpt[size]:.3f}" for size in sizes) + " bytes per token",
+        packs_more(ordered),
+        ", ".join(f"{size}: {val_bpt[size]:.3f}" for size in sizes)
+        + " bytes per token"
+        + ("" if len(sizes) > 1 else " (one size: nothing to compare)"),
     )
     summary = {f"val_bytes_per_token_{s}": round(v, 4) for s, v in val_bpt.items()}
     if reference is not None:

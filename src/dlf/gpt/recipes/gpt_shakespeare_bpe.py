@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from dlf.gpt.recipes.text_lm import QUICK, RESUME_KEEPS, TextLMConfig, datasets, preflight, run
-from dlf.recipes import Recipe
+from dlf.recipes import Recipe, ranged
 
 
 @dataclass
@@ -27,7 +27,7 @@ class GptShakespeareBpeConfig(TextLMConfig):
     and ``<|endoftext|>``); model and training as the char recipe's."""
 
     tokenizer: Literal["char", "bpe"] = "bpe"
-    vocab_size: int = 512
+    vocab_size: int = ranged(512, ge=257)  # the 256 bytes, learned merges and <|endoftext|>
 
 
 RECIPE = Recipe(

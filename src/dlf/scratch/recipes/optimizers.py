@@ -84,8 +84,8 @@ class OptimizersConfig:
     weight_decay: float = ranged(1e-2, ge=0)  # AdamW's decoupled decay of the weight matrices
     seed: int = ranged(0, ge=0)
     curvatures: tuple[float, ...] = ranged((0.5, 50.0), gt=0)  # condition number 100
-    angle_degrees: float = 0.0  # rotation of the quadratic's axes
-    start: tuple[float, ...] = (-4.0, 1.0)
+    angle_degrees: float = ranged(0.0, ge=-360, le=360)  # rotation of the quadratic's axes
+    start: tuple[float, ...] = ranged((-4.0, 1.0), ge=-100, le=100)  # (x, y); the minimum: (0, 0)
     quad_steps: int = ranged(100, ge=1)
     quad_lrs: tuple[float, ...] = ranged(tuple(c.quad_lr for c in OPTIMIZERS), ge=0)
 
