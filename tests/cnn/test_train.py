@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 
+from dlf.cli import main
 from dlf.cnn.data import image_tensors
 from dlf.cnn.small_nets import small_cnn
 from dlf.cnn.train import (
@@ -23,6 +24,7 @@ from dlf.cnn.train import (
 from dlf.data import ImageDataset
 from dlf.recipes.config import ConfigMap
 from dlf.runs import Diverged, RunDir
+from tests.conftest import data_available
 
 
 def bars(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -103,6 +105,37 @@ def test_divergence_raises_or_stops_before_a_non_finite_step(bar_data):
     assert result.diverged and result.history == []
     assert result.diverged_at == len(seen) == result.iterations  # no step after the bad loss
     assert all(np.isfinite(s.loss) for s in seen)
+
+
+def test_a_finite_loss_step_that_makes_the_weights_inf_is_undone(bar_data):
+    # SGD's step lr * (g + lambda w): 3e38 * (about 0.1 to 3) overflows float32 on the first step,
+    # whose loss was finite
+    config = TrainConfig(epochs=2, batch_size=32, lr=3e38, momentum=0.0, weight_decay=10.0)
+    model = tiny_net()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    with pytest.raises(Diverged, match=r"the weights became (-?inf|nan) at step 0; lower lr"):
+        fit(model, bar_data, config)
+    for k, v in model.state_dict().items():
+        assert torch.equal(v, before[k]), k  # the last finite state: before the step
+    config.stop_on_divergence = True
+    seen: list[StepInfo] = []
+    result = fit(model, bar_data, config, on_step=seen.append)
+    assert result.diverged and result.diverged_at == 0 == result.iterations
+    assert len(seen) == 1 and np.isfinite(seen[0].loss)  # the step was taken on a finite loss
+    assert all(torch.equal(v, before[k]) for k, v in model.state_dict().items())
+
+
+@pytest.mark.skipif(not data_available("mnist"), reason="MNIST not in $DLF_DATA")
+def test_a_run_whose_weights_become_inf_ends_diverged(tmp_path, capsys):
+    argv = ["run", "cnn-mnist", "--quick", "lr=3e38", "weight_decay=10", "momentum=0",
+            "train_subset=256", "test_subset=64", "--runs-dir", str(tmp_path)]  # fmt: skip
+    status = main(argv)
+    err = capsys.readouterr().err
+    assert status == 1 and "Traceback" not in err, err
+    last = err.splitlines()[-1]  # the lines before it are the run's progress
+    assert last.startswith("dlf: diverged: the weights became") and "lower lr" in last, last
+    (summary_file,) = tmp_path.glob("cnn-mnist/*/summary.json")
+    assert json.loads(summary_file.read_text())["status"] == "diverged"
 
 
 @pytest.mark.parametrize("schedule", ["cosine", "step"])

@@ -3,8 +3,13 @@ import json
 import pytest
 
 from dlf.cli import main
-from dlf.gpt.recipes.grad_accum import RECIPE
+from dlf.gpt.recipes.grad_accum import RECIPE, GradAccumConfig, in_own_process
 from dlf.recipes import run_recipe
+from tests.conftest import data_available
+
+needs_text = pytest.mark.skipif(
+    not data_available("tinyshakespeare"), reason="Tiny Shakespeare not in $DLF_DATA"
+)
 
 
 @pytest.mark.parametrize(
@@ -44,3 +49,28 @@ def test_peak_memory_sees_a_freed_allocation_and_not_what_came_before():
     grown = memory.grown()
     assert 90e6 < grown < 150e6, grown
     del before
+
+
+@needs_text
+def test_a_divergence_in_the_child_process_ends_the_run_diverged(tmp_path, capsys):
+    argv = ["run", "grad-accum", "--quick", "learning_rate=1e9", "ks=1", "steps=3"]
+    status = main([*argv, "--runs-dir", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert status == 1 and "Traceback" not in err, err
+    last = err.splitlines()[-1]
+    assert last.startswith("dlf: diverged: training with k=1: the loss became"), last
+    assert "lower learning_rate" in last
+    (summary_file,) = tmp_path.glob("grad-accum/*/summary.json")
+    summary = json.loads(summary_file.read_text())
+    assert summary["status"] == "diverged" and "training with k=1" in summary["diverged"]
+
+
+@needs_text
+def test_any_other_failure_of_the_child_is_one_line(capfd):
+    config = GradAccumConfig(n_head=3, n_layer=1, steps=1, block_size=8)  # no preflight here
+    with pytest.raises(RuntimeError) as caught:
+        in_own_process(config, 1, 1)
+    message = str(caught.value)
+    assert message.startswith("training with k=1 failed: ") and "\n" not in message
+    assert "divisible by n_head=3" in message
+    assert "Traceback" not in capfd.readouterr().err  # the child's stderr stays captured

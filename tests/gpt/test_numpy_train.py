@@ -1,13 +1,15 @@
 """``dlf.gpt.numpy_train`` trains the NumPy GPT step for step as ``dlf.gpt.train.train`` trains
 its PyTorch twin: in float64, the same losses, evaluations and final weights to round-off."""
 
+import warnings
+
 import numpy as np
 import pytest
 import torch
 
 from dlf.gpt.numpy_train import train_numpy, windows
 from dlf.gpt.numpy_twin import numpy_step_fn, torch_twin
-from dlf.gpt.train import TrainConfig, train
+from dlf.gpt.train import NonFiniteLossError, TrainConfig, train
 from dlf.scratch.gpt import GPT
 from dlf.scratch.gradcheck import relative_error
 
@@ -47,3 +49,30 @@ def test_the_numpy_step_fn_gives_the_last_positions_logits():
     assert cache is None and logits.shape == (2, 11) and logits.dtype == torch.float32
     expected = model.forward(ids[:, -8:].numpy())[:, -1]  # cropped to block_size
     np.testing.assert_array_equal(logits.numpy(), expected)
+
+
+def test_a_step_that_breaks_the_weights_is_undone_and_reported_once():
+    tokens = np.random.default_rng(0).integers(0, 11, 600)
+    model = GPT(11, 8, 1, 2, 16, rng=np.random.default_rng(1))
+    before = model.state_dict()
+    settings = TrainConfig(max_steps=5, batch_size=4, warmup_steps=0, learning_rate=3e38,
+                           min_lr=0.0, eval_interval=100, eval_batches=1, device="cpu",
+                           precision="fp32")  # fmt: skip
+    kept = []
+
+    def keep(model):
+        kept.append(model.state_dict())
+        return "here"
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)  # no NumPy overflow warnings printed
+        with pytest.raises(NonFiniteLossError) as caught:
+            train_numpy(model, tokens[:500], tokens[500:], settings, keep=keep)
+    message = str(caught.value)
+    # the loss of step 1 was finite: the AdamW step of 3e38 made the weights inf
+    assert message.startswith("a weight became non-finite at step 1 (loss ")
+    assert "; the weights of step 0 (here) are kept; run again with a lower" in message
+    (saved,) = kept
+    for k, v in model.state_dict().items():
+        np.testing.assert_array_equal(v, before[k])  # back to the weights before the step
+        np.testing.assert_array_equal(saved[k], before[k])

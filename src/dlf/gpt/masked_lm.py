@@ -15,7 +15,6 @@ AdamW with decay on matrices only (``GPT.configure_optimizer``) and the warm-up 
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -29,6 +28,7 @@ from torch import Tensor, nn
 from dlf.gpt.data import EpochSampler, TokenDataset
 from dlf.gpt.model import GPT, init_gpt2_weights
 from dlf.gpt.train import TrainConfig, eval_indices, lr_schedule, set_lr
+from dlf.runs import check_finite
 from dlf.transformer.encoder import Encoder
 from dlf.transformer.positional import LearnedPositionalEmbedding, RotaryEmbedding
 
@@ -177,7 +177,8 @@ def train_masked_lm(
     at every step; evaluate every ``config.eval_interval`` steps on fixed validation windows.
     Uses ``max_steps, batch_size, learning_rate, min_lr, warmup_steps, lr_decay_steps,
     weight_decay, beta1, beta2, grad_clip, eval_interval, eval_batches, log_interval, seed`` of
-    ``config`` (CPU, one process, fp32)."""
+    ``config`` (CPU, one process, fp32). A loss that is not finite raises
+    :class:`dlf.runs.Diverged` before its step is taken."""
     block = model.config.block_size
     train_set, val_set = TokenDataset(train_tokens, block), TokenDataset(val_tokens, block)
     sampler = EpochSampler(len(train_set), config.batch_size, seed=config.seed)
@@ -203,11 +204,8 @@ def train_masked_lm(
         inputs, labels = mask_tokens(x, model.config.mask_id, model.config.vocab_size,
                                      mask_prob, generator=g)  # fmt: skip
         _, loss = model(inputs, labels)
-        value = loss.item()
-        if not math.isfinite(value):
-            raise FloatingPointError(
-                f"masked-LM loss is {value} at step {step + 1}: lower the learning rate"
-            )
+        value = check_finite(loss.item(), step + 1, "masked-LM loss",
+                             advice="run again with a lower learning_rate")  # fmt: skip
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         if config.grad_clip > 0:

@@ -32,6 +32,7 @@ from dlf.gpt.train import (
 from dlf.scratch.gpt import GPT
 from dlf.scratch.losses import is_decayed
 from dlf.scratch.optim import AdamW, clip_grad_norm
+from dlf.scratch.trainer import weights_finite
 
 
 def windows(tokens: np.ndarray, block_size: int) -> np.ndarray:
@@ -74,6 +75,8 @@ def evaluate(model: GPT, rows: np.ndarray, indices: np.ndarray, batch_size: int)
     return total / len(indices)
 
 
+# A non-finite value is caught and reported once (NonFiniteLossError): no NumPy warnings.
+@np.errstate(over="ignore", invalid="ignore")
 def train_numpy(
     model: GPT,
     train_tokens: np.ndarray,
@@ -86,10 +89,14 @@ def train_numpy(
     """Train ``model`` as :func:`dlf.gpt.train.train` would train its PyTorch twin (one process;
     no checkpoints; device, precision and compile do not apply). ``log(step, **metrics)`` gets
     the same keys: loss, lr, grad_norm every ``log_interval`` steps; train_loss, val_loss,
-    val_perplexity at every evaluation. A non-finite loss raises :class:`NonFiniteLossError` (a
-    :class:`dlf.runs.Diverged`) with ``model`` left at the weights of the last whole step, which
-    ``keep(model)``, if given, saves first (it returns where, for the message). Ctrl-C or
-    SIGTERM ends the run between two steps, never inside one."""
+    val_perplexity at every evaluation. A non-finite loss or gradient norm, or a step that
+    leaves a weight non-finite (a finite loss at too large a learning rate can), raises
+    :class:`NonFiniteLossError` (a :class:`dlf.runs.Diverged`) with ``model`` at the weights of
+    the last whole step whose weights were all finite (a copy is kept before every step, about
+    0.1% of a step's time), which ``keep(model)``, if given, saves first (it returns where, for
+    the message). NumPy's overflow and invalid-value warnings are silenced while it trains: a
+    non-finite value is reported once, by that error. Ctrl-C or SIGTERM ends the run between
+    two steps, never inside one."""
     if config.grad_accum_steps != 1:
         raise ValueError("train_numpy takes grad_accum_steps=1 (no gradient accumulation)")
     started = time.perf_counter()
@@ -109,6 +116,7 @@ def train_numpy(
     schedule = lr_schedule(config)
     result = TrainResult(step=0, start_step=0, tokens_per_step=B * T)
     step = 0
+    last_whole = {k: v.copy() for k, v in model.params.items()}  # the weights before each step
     while True:
         if step % config.eval_interval == 0 or step == config.max_steps:
             losses = {
@@ -130,9 +138,21 @@ def train_numpy(
             loss, norm = train_step(
                 model, optimizer, train_rows[sampler.next_batch()], lr, config.grad_clip
             )
-            if not (math.isfinite(loss) and math.isfinite(norm)):
+            stepped = math.isfinite(loss) and math.isfinite(norm)  # else no step was taken
+            broke = stepped and not weights_finite(model)
+            if broke:  # a finite loss, too large a step: back to the weights before it
+                params = model.params
+                for k, saved in last_whole.items():
+                    params[k][...] = saved
+            if broke or not stepped:
                 kept = f"step {step} ({keep(model)})" if keep is not None else None
-                raise NonFiniteLossError(divergence_message(loss, norm, step + 1, kept, config))
+                message = divergence_message(loss, norm, step + 1, kept, config)
+                if broke:  # "the loss became 4.2 at step 3 (...); the weights of ..."
+                    message = (f"a weight became non-finite at step {step + 1} (loss {loss}, "
+                               f"gradient norm {norm}); {message.split('; ', 1)[1]}")  # fmt: skip
+                raise NonFiniteLossError(message)
+            for k, v in model.params.items():
+                np.copyto(last_whole[k], v)
             step += 1
             result.step = step
             result.losses.append((step, loss))

@@ -223,7 +223,7 @@ def fit(
     try:
         for epoch in epoch_iter:
             start = time.perf_counter()
-            if last_good is None or ((epoch - 1) % snapshot_every == 0 and _finite(model)):
+            if last_good is None or ((epoch - 1) % snapshot_every == 0 and weights_finite(model)):
                 last_good = state_dict(model)
             model.train()
             order = rng.permutation(n)
@@ -300,6 +300,6 @@ def fit(
     return history
 
 
-def _finite(model: Layer) -> bool:
+def weights_finite(model: Layer) -> bool:
     """True if every parameter and buffer of ``model`` is finite (no NaN, no inf)."""
     return all(np.isfinite(a).all() for a in (*model.params.values(), *model.buffers.values()))

@@ -1,7 +1,10 @@
 """The quick setting of ``masked-lm``: the masked LM, a GPT and a seq2seq Transformer."""
 
+import json
+
 import pytest
 
+from dlf.cli import main
 from dlf.gpt.recipes.masked_lm import RECIPE, masks_figure
 from dlf.recipes import run_recipe
 from tests.conftest import data_available
@@ -30,3 +33,18 @@ def test_quick_run(tmp_path):
 
 def test_masks_figure_has_three_panels():
     assert len(masks_figure().axes) == 3
+
+
+@pytest.mark.skipif(
+    not data_available("tinyshakespeare"), reason="Tiny Shakespeare not in $DLF_DATA"
+)
+def test_a_loss_that_blows_up_ends_the_run_diverged(tmp_path, capsys):
+    status = main(["run", "masked-lm", "--quick", "learning_rate=1e9", "--runs-dir", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert status == 1 and "Traceback" not in err, err
+    last = err.splitlines()[-1]  # the lines before it are the run's progress
+    assert last.startswith("dlf: diverged: the masked-LM loss became"), last
+    assert "lower learning_rate" in last
+    (summary_file,) = tmp_path.glob("masked-lm/*/summary.json")
+    summary = json.loads(summary_file.read_text())
+    assert summary["status"] == "diverged" and "masked-LM loss" in summary["diverged"]

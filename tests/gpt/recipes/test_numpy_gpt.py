@@ -9,6 +9,7 @@ import threading
 import numpy as np
 import pytest
 
+from dlf.cli import main
 from dlf.gpt.recipes.numpy_gpt import RECIPE
 from dlf.gpt.recipes.numpy_gpt_report import PARITY
 from dlf.recipes import ConfigError, run_recipe
@@ -76,6 +77,23 @@ def test_a_diverged_numpy_run_keeps_the_last_finite_weights(tmp_path):
     kept = r"the weights of step \d+ \(.*model.safetensors\) are kept; run again with a lower"
     with pytest.raises(Diverged, match=kept):
         run_recipe(RECIPE, config, tmp_path, quiet=True)
+    (folder,) = (tmp_path / "numpy-gpt").iterdir()
+    summary = json.loads((folder / "summary.json").read_text())
+    assert summary["status"] == "diverged" and summary["weights_files"] == ["model.safetensors"]
+    state = load_arrays(folder / "model.safetensors")
+    assert all(np.isfinite(v).all() for v in state.values())
+
+
+@needs_text
+@pytest.mark.filterwarnings("error::RuntimeWarning")  # silenced by train_numpy: none may show
+def test_a_step_that_makes_the_weights_inf_ends_diverged_with_finite_weights(tmp_path, capsys):
+    argv = ["run", "numpy-gpt", "--quick", "learning_rate=3e38", "warmup_steps=0", "peer=false"]
+    status = main([*argv, "--runs-dir", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert status == 1 and "Traceback" not in err and "RuntimeWarning" not in err, err
+    last = err.splitlines()[-1]  # the lines before it are the run's progress
+    assert last.startswith("dlf: diverged: a weight became non-finite at step 1 (loss "), last
+    assert "the weights of step 0 (" in last and "lower learning rate" in last
     (folder,) = (tmp_path / "numpy-gpt").iterdir()
     summary = json.loads((folder / "summary.json").read_text())
     assert summary["status"] == "diverged" and summary["weights_files"] == ["model.safetensors"]

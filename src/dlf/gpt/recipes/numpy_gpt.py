@@ -31,12 +31,13 @@ from dlf.gpt.recipes.numpy_gpt_report import report
 from dlf.gpt.recipes.small_gpt import prefixed_log
 from dlf.gpt.recipes.text_lm import TextLMConfig, is_corpus_name, prepare
 from dlf.gpt.recipes.text_lm import preflight as text_preflight
-from dlf.gpt.train import TrainConfig, train
+from dlf.gpt.train import NonFiniteLossError, TrainConfig, train
 from dlf.recipes import ConfigError, Recipe
 from dlf.recipes.config import ConfigMap, ranged
 from dlf.runs import RunDir
 from dlf.runs.weights import save_arrays
 from dlf.scratch.gpt import GPT as NumpyGPT
+from dlf.scratch.trainer import weights_finite
 
 
 @dataclass
@@ -158,8 +159,11 @@ def run(config: NumpyGPTConfig, run_dir: RunDir) -> dict:
         torch.set_num_threads(threads)
     weights = run_dir.path / "model.safetensors"
 
-    def keep(diverged: NumpyGPT) -> str:
-        save_arrays(weights, diverged.state_dict())
+    def keep(model: NumpyGPT) -> str:
+        """Save ``model``'s weights as model.safetensors, never non-finite ones; returns where."""
+        if not weights_finite(model):  # train_numpy never leaves them so: a defect if it did
+            raise NonFiniteLossError(f"the weights are not finite: not saved; {weights} is kept")
+        save_arrays(weights, model.state_dict())
         return str(weights)
 
     with threadpool_limits(limits=threads, user_api="blas"):
@@ -188,7 +192,7 @@ def run(config: NumpyGPTConfig, run_dir: RunDir) -> dict:
                 log=prefixed_log(run_dir, "torch_"),
                 say=run_dir.say,
             )
-    save_arrays(weights, model.state_dict())
+    keep(model)
     return report(config, run_dir, model, peer_model, result, peer, parity, tokenizer)
 
 

@@ -15,6 +15,7 @@ from dlf.data import DataError
 from dlf.learn.exercise import Exercise
 from dlf.learn.grader import Grader, one_torch_thread
 from dlf.learn.source import fill_bodies
+from dlf.runs.diverged import Diverged
 
 if TYPE_CHECKING:  # torch is imported when grading, so that listing the exercises stays fast
     import torch
@@ -242,7 +243,7 @@ def _grade(g: Grader, build) -> None:
         start = time.perf_counter()
         try:
             result = fit(model, data, TrainConfig(**RECIPE))
-        except FloatingPointError as err:
+        except Diverged as err:
             g.check(
                 "training",
                 False,
