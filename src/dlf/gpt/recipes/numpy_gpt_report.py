@@ -1,5 +1,5 @@
-"""The report of ``numpy-gpt``: both runs' curves overlaid, the stated effect (✓/✗), the
-gradient parity, the evaluations side by side, timing, and a sample from each model."""
+"""The report of ``numpy-gpt``: both runs' curves overlaid, the stated effects (✓/✗, the
+gradient parity among them), the evaluations side by side, timing, and a sample from each model."""
 
 from __future__ import annotations
 
@@ -116,14 +116,19 @@ def report(
     for claim, holds, figure in effects(tokenizer.vocab_size, val, peer_val):
         run_dir.effect(claim, holds, figure)
     worst = max(parity, key=parity.get)
+    run_dir.effect(
+        "every gradient written by hand equals PyTorch's autograd (float64)",
+        parity[worst] <= PARITY,
+        f"largest relative error {parity[worst]:.1e} ({worst}), bound {PARITY:g}",
+    )
     run_dir.text(
         "Gradients against autograd",
         (
-            f"{'✓' if parity[worst] <= PARITY else '✗'} At the initial weights, in float64, on "
-            f"one training batch of {config.batch_size} x {config.block_size}: the logits, the "
-            f"loss and all {len(parity) - 2} parameter gradients of the NumPy GPT agree with "
-            f"PyTorch's autograd to a relative error of at most {parity[worst]:.1e} ({worst}); "
-            f"bound {PARITY:g}."
+            f"At the initial weights, in float64, on one training batch of "
+            f"{config.batch_size} x {config.block_size}: the logits, the loss and all "
+            f"{len(parity) - 2} parameter gradients of the NumPy GPT agree with PyTorch's "
+            f"autograd to a relative error of at most {parity[worst]:.1e} ({worst}); bound "
+            f"{PARITY:g}."
         ),
     )
     theirs = {e["step"]: e for e in (peer.evals if peer is not None else [])}
