@@ -48,9 +48,9 @@ COMMANDS: dict[str, list[Step]] = {
     "dlf run mnist-mlp --help": [step("run mnist-mlp --help")],
     "dlf run mnist-mlp --quick": [step("run mnist-mlp --quick")],
     "dlf run mnist-mlp epochs=30 lr=0.05": [step("run mnist-mlp --quick epochs=1 lr=0.05")],
-    "dlf run gpt-shakespeare-char --setting fast-bf16": [
+    "dlf run gpt-shakespeare-char --setting fast": [
         step(
-            "run gpt-shakespeare-char --setting fast-bf16 max_steps=4 block_size=32 "
+            "run gpt-shakespeare-char --setting fast max_steps=4 block_size=32 "
             "eval_interval=4 eval_batches=1 sample_tokens=20"
         )
     ],

@@ -77,7 +77,7 @@ def test_every_benchmark_of_the_issues_is_registered():
     from dlf.cli.commands import COMMANDS
     from dlf.cli.tools import BENCHES
 
-    assert set(BENCHES) == {"mlp", "conv", "bpe", "gpt", "numpy-gpt", "load"}
+    assert set(BENCHES) == {"mlp", "conv", "bpe", "gpt", "gpt-quality", "numpy-gpt", "load"}
     assert "|".join(BENCHES) in COMMANDS["bench"][0]  # the help names every one
     for target in BENCHES.values():
         module, function = target.split(":")

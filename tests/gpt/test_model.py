@@ -148,3 +148,23 @@ def test_optimizer_decays_matrices_only():
 def test_bad_config_is_a_clear_error(kwargs):
     with pytest.raises(ValueError):
         GPTConfig(**kwargs)
+
+
+def test_auto_attention_is_fused_except_under_cpu_autocast(monkeypatch):
+    from dlf.gpt import model as model_module
+
+    model = tiny_gpt(seed=1, attention="auto", dtype=torch.float32)
+    taken = []
+    real = model_module.scaled_dot_product_attention
+    monkeypatch.setattr(
+        model_module, "scaled_dot_product_attention", lambda *a: taken.append(1) or real(*a)
+    )
+    idx = torch.randint(0, 13, (2, 7), generator=torch.Generator().manual_seed(0))
+    fused_logits, _ = model(idx)
+    assert not taken  # float32: PyTorch's fused kernel
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        model(idx)
+    assert len(taken) == model.config.n_layer  # bf16 autocast on the CPU: ours
+    ours = tiny_gpt(seed=1, attention="ours", dtype=torch.float32)
+    # float32 rounding of two kernels summing in different orders, through 2 layers
+    torch.testing.assert_close(fused_logits, ours(idx)[0], rtol=1e-5, atol=1e-5)

@@ -151,3 +151,35 @@ def test_bf16_autocast_option_trains():
     result = train(model, train_tokens, val_tokens, config)
     assert all(math.isfinite(loss) for _, loss in result.losses)
     assert model.transformer.wte.weight.dtype == torch.float32  # autocast, not a bf16 model
+
+
+def test_until_stops_at_the_first_evaluation_that_meets_it():
+    train_tokens, val_tokens = split_tokens(token_stream(2000), 0.1)
+    config = dataclasses.replace(TINY, max_steps=40, eval_interval=4)
+    asked = []
+
+    def until(result):
+        asked.append((result.evals[-1]["step"], result.train_seconds))
+        return result.evals[-1]["step"] >= 8
+
+    result = train(tiny_gpt(), train_tokens, val_tokens, config, until=until)
+    assert result.step == 8 and [e["step"] for e in result.evals] == [0, 4, 8]
+    assert [step for step, _ in asked] == [0, 4, 8]  # once per evaluation
+    assert asked[0][1] == 0.0 and asked[-1][1] == result.train_seconds > 0
+
+
+@pytest.mark.parametrize("native", [True, False])
+def test_auto_precision_is_bf16_only_where_the_cpu_has_it(monkeypatch, native):
+    from dlf.gpt import train as train_module
+
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: native)
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: False)
+    assert train_module.native_bf16(torch.device("cpu")) is native
+    assert train_module.use_bf16("auto", torch.device("cpu")) is native
+    assert train_module.use_bf16("fp32", torch.device("cpu")) is False
+    assert train_module.use_bf16("bf16", torch.device("cpu")) is True
+    train_tokens, val_tokens = split_tokens(token_stream(2000), 0.1)
+    config = dataclasses.replace(TINY, max_steps=1, precision="auto")
+    result = train(tiny_gpt(dtype=torch.float32), train_tokens, val_tokens, config)
+    assert result.precision == ("bf16" if native else "fp32")
+    assert TrainConfig().precision == "fp32"  # the default never depends on the machine

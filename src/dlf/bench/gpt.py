@@ -3,12 +3,13 @@ the same shape, and generation tokens/s with and without the KV cache.
 
 Training: ``gpt-shakespeare-char``'s shape (4 layers, 4 heads, 128 wide, block 64, batch 12,
 65 characters), timed through the one training loop :func:`dlf.gpt.train.train` on synthetic
-ids (the speed does not depend on the text; evaluations and checkpoints are not timed): in
-float32 with the recipe's default attention (``TextLMConfig().attention``), and in bf16
-autocast with our attention. The peer
+ids (the speed does not depend on the text; evaluations and checkpoints are not timed): the
+recipe's default (float32, ``attention=auto``: PyTorch's fused kernel), and its fast settings'
+``precision=auto`` (bf16 autocast where this CPU has bf16 natively, else float32). The peer
 is :class:`dlf.bench.plain_gpt.PlainGPT`, the textbook model (fused attention, float32,
-``torch.optim.AdamW``, nothing else), timed on the same ids in the same run, alternating. The
-headline ratio is dlf's default float32 step over the plain one (target <= 1).
+``torch.optim.AdamW``, nothing else), timed on the same ids in the same run, alternating, with
+the same number of threads. The headline ratio is dlf's default float32 step over the plain
+one (target <= 1). ``dlf bench gpt-quality`` times whole runs to a validation loss.
 
 Generation: the same shape with a context of 512, so that 500 new tokens fit in it (with block
 64 the cache is dropped once the context is full, as nanoGPT does). Greedy decoding of 500
@@ -19,17 +20,17 @@ the cache >= 5x the tokens/s, i.e. a time ratio cached/uncached <= 0.2.
 
 from __future__ import annotations
 
-import dataclasses
 import time
 
 import numpy as np
 import torch
 
 from dlf.bench import BenchReport, best_time, load_average
-from dlf.bench.plain_gpt import PlainGPT, plain_step
+from dlf.bench.plain_gpt import PlainGPT, get_batch, plain_step
 from dlf.gpt.model import GPT, GPTConfig
 from dlf.gpt.recipes.text_lm import TextLMConfig
-from dlf.gpt.train import TrainConfig, train
+from dlf.gpt.train import TrainConfig, train, use_bf16
+from dlf.runs.threads import run_threads
 from dlf.sampling import generate, greedy
 from dlf.transformer.seq2seq_training import torch_threads
 
@@ -72,24 +73,20 @@ def synthetic_ids(config: GPTConfig, batch_size: int, seed: int = 0) -> np.ndarr
 
 
 def plain_ms_per_iteration(config: GPTConfig, batch_size: int, steps: int, seed: int = 0):
-    """Milliseconds per step of :class:`PlainGPT` of ``config``'s shape on synthetic ids, the
-    best of two runs of ``steps`` steps after a 2-step warm-up."""
+    """Milliseconds per step of :class:`PlainGPT` of ``config``'s shape on synthetic ids, its
+    batches drawn inside the loop (``get_batch``, as dlf's loop draws its own), the best of two
+    runs of ``steps`` steps after a 2-step warm-up."""
     tokens = torch.from_numpy(synthetic_ids(config, batch_size, seed))
     g = torch.Generator().manual_seed(seed)
-    T = config.block_size
     best = float("inf")
     for run_steps in (2, steps, steps):
         torch.manual_seed(seed)
-        model = PlainGPT(config.vocab_size, T, config.n_layer, config.n_head, config.n_embd)
+        model = PlainGPT(config.vocab_size, config.block_size, config.n_layer, config.n_head,
+                         config.n_embd)  # fmt: skip
         optimizer = torch.optim.AdamW(model.parameters())
-        batches = []
-        for _ in range(run_steps):
-            starts = torch.randint(0, len(tokens) - T - 1, (batch_size,), generator=g)
-            rows = torch.stack([tokens[i : i + T + 1] for i in starts.tolist()])
-            batches.append((rows[:, :-1], rows[:, 1:]))
         start = time.perf_counter()
-        for x, y in batches:
-            plain_step(model, optimizer, x, y)
+        for _ in range(run_steps):
+            plain_step(model, optimizer, *get_batch(tokens, config.block_size, batch_size, g))
         if run_steps == steps:
             best = min(best, (time.perf_counter() - start) / steps)
     return 1000.0 * best
@@ -105,27 +102,30 @@ def bench_gpt(
     train_steps: int = 20,
     new_tokens: int = 500,
     repeats: int = 2,
-    threads: int = 1,
+    threads: int = 0,
 ) -> BenchReport:
     """Training ms/iteration and generation tokens/s (KV cache on and off) of a small char GPT.
 
-    ``threads``: torch CPU threads during the benchmark (0: leave torch's setting). The ratio is
+    ``threads``: torch CPU threads for every model (0: the cores free at the start, as a recipe
+    takes them, :func:`dlf.runs.threads.run_threads`). The ratio is
     seconds per generated token with the cache over without it (below 1: the cache is faster).
     Raises RuntimeError if cached and uncached decoding give different tokens.
     """
-    with torch_threads(threads):
+    fast_precision = "bf16" if use_bf16("auto", torch.device("cpu")) else "fp32"
+    with torch_threads(threads or run_threads()):
         shape = dict(n_layer=n_layer, n_head=n_head, n_embd=n_embd, vocab_size=vocab_size,
                      dropout=0.0)  # fmt: skip
         attention = TextLMConfig().attention  # the text recipes' default setting
         train_config = GPTConfig(block_size=block_size, attention=attention, **shape)
-        fast_config = dataclasses.replace(train_config, attention="ours")
         ms, fast_ms, plain_ms = float("inf"), float("inf"), float("inf")
         for _ in range(repeats):  # alternating, so that a change of load touches all three
             ms = min(ms, training_ms_per_iteration(train_config, batch_size, train_steps))
             plain_ms = min(plain_ms, plain_ms_per_iteration(train_config, batch_size, train_steps))
             fast_ms = min(
                 fast_ms,
-                training_ms_per_iteration(fast_config, batch_size, train_steps, precision="bf16"),
+                training_ms_per_iteration(
+                    train_config, batch_size, train_steps, precision=fast_precision
+                ),
             )
 
         torch.manual_seed(0)
@@ -150,13 +150,13 @@ def bench_gpt(
         rows=[
             (
                 f"training, dlf {n_layer}x{n_embd}, block {block_size}, batch {batch_size}, "
-                f"fp32, {attention} attention",
+                "default (fp32)",
                 ms,
                 "ms/iter",
             ),
             ("training, the plain PyTorch GPT (fused attention, fp32, AdamW)", plain_ms, "ms/iter"),
-            ("training, dlf in bf16 autocast with our attention", fast_ms, "ms/iter"),
-            ("bf16 step / plain step", fast_ms / plain_ms, "x"),
+            (f"training, dlf precision=auto ({fast_precision} on this CPU)", fast_ms, "ms/iter"),
+            ("precision=auto step / plain step", fast_ms / plain_ms, "x"),
             (f"generation {new_tokens} tokens, KV cache", with_cache, "tokens/s"),
             (f"generation {new_tokens} tokens, recomputed", without, "tokens/s"),
             ("speed-up of the KV cache", with_cache / without, "x"),

@@ -3,7 +3,8 @@
 Pre-norm blocks with one q/k/v projection, PyTorch's fused causal
 ``scaled_dot_product_attention``, a GELU MLP four times as wide, learned positions, a final
 LayerNorm and a linear head; trained in float32 with ``torch.optim.AdamW`` and nothing else (no
-clipping, no schedule, no autocast). Shapes: ids (B, T) -> logits (B, T, V).
+clipping, no schedule, no autocast), on random windows drawn with replacement (``get_batch``).
+Shapes: ids (B, T) -> logits (B, T, V).
 """
 
 from __future__ import annotations
@@ -61,3 +62,14 @@ def plain_step(model: PlainGPT, optimizer: torch.optim.Optimizer, x: Tensor, y: 
     loss.backward()
     optimizer.step()
     return loss.item()
+
+
+def get_batch(
+    tokens: Tensor, block_size: int, batch_size: int, generator: torch.Generator
+) -> tuple[Tensor, Tensor]:
+    """``batch_size`` random windows of ``tokens`` (1-D int64): x (B, T) and y (B, T), y the ids
+    one place after x's."""
+    starts = torch.randint(len(tokens) - block_size, (batch_size,), generator=generator)
+    x = torch.stack([tokens[i : i + block_size] for i in starts.tolist()])
+    y = torch.stack([tokens[i + 1 : i + block_size + 1] for i in starts.tolist()])
+    return x, y

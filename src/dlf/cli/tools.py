@@ -72,6 +72,7 @@ BENCHES = {
     "conv": "dlf.bench.conv:bench_conv",
     "bpe": "dlf.bench.bpe:bench_bpe",
     "gpt": "dlf.bench.gpt:bench_gpt",
+    "gpt-quality": "dlf.bench.gpt_quality:bench_gpt_quality",
     "numpy-gpt": "dlf.bench.numpy_gpt:bench_numpy_gpt",
     "load": "dlf.bench.load:bench_load",
 }

@@ -46,7 +46,9 @@ class GPTConfig:
 
     ``attention``: "ours" (``dlf.transformer.scaled_dot_product_attention`` with a boolean
     causal mask) or "fused" (``torch.nn.functional.scaled_dot_product_attention``; the same
-    numbers up to rounding). ``bias``: biases in the Linear and LayerNorm layers (GPT-2: True).
+    numbers up to rounding), or "auto": fused, except under CPU autocast, where PyTorch's fused
+    CPU kernel is the slower of the two at short contexts. ``bias``: biases in the Linear and
+    LayerNorm layers (GPT-2: True).
     ``dropout``: on the embeddings, the attention weights and each residual branch.
     ``gelu``: "exact" (erf) or "tanh", the approximation
     0.5 x (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3))) that GPT-2 was trained with.
@@ -62,7 +64,7 @@ class GPTConfig:
     n_embd: int = 768
     dropout: float = 0.0
     bias: bool = True
-    attention: Literal["ours", "fused"] = "ours"
+    attention: Literal["ours", "fused", "auto"] = "ours"
     gelu: Literal["exact", "tanh"] = "exact"
     positional: str = "learned"
 
@@ -72,8 +74,8 @@ class GPTConfig:
                 f"n_embd={self.n_embd} must be divisible by n_head={self.n_head} "
                 "(each head gets n_embd / n_head features)"
             )
-        if self.attention not in ("ours", "fused"):
-            raise ValueError(f"attention must be 'ours' or 'fused', got {self.attention!r}")
+        if self.attention not in ("ours", "fused", "auto"):
+            raise ValueError(f"attention must be 'ours', 'fused' or 'auto', got {self.attention!r}")
         if self.gelu not in ("exact", "tanh"):
             raise ValueError(f"gelu must be 'exact' or 'tanh', got {self.gelu!r}")
         if min(self.block_size, self.vocab_size, self.n_layer) < 1:
@@ -128,7 +130,7 @@ class CausalSelfAttention(nn.Module):
             k = torch.cat([kv_cache[0], k], dim=2)
             v = torch.cat([kv_cache[1], v], dim=2)
         S = k.size(2)
-        if self.attention == "ours":
+        if self.uses_ours(x):
             mask = causal_mask(T, S, device=x.device)
             y, _ = scaled_dot_product_attention(q, k, v, mask, self.attn_dropout)
         else:
@@ -140,6 +142,12 @@ class CausalSelfAttention(nn.Module):
                 y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=p)
         y = y.transpose(1, 2).contiguous().view(B, T, C)
         return self.c_proj(y), (k, v)
+
+    def uses_ours(self, x: Tensor) -> bool:
+        """Whether this call takes dlf's attention rather than PyTorch's fused kernel."""
+        if self.attention == "auto":
+            return x.device.type == "cpu" and torch.is_autocast_enabled("cpu")
+        return self.attention == "ours"
 
 
 class MLP(nn.Module):

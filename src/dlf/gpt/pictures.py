@@ -33,14 +33,15 @@ def attention_maps(model: GPT, idx: Tensor) -> dict[str, Tensor]:
     A model set to the fused kernel (which never forms the weights) runs this pass with dlf's
     attention, the same numbers up to rounding; its setting is restored afterwards.
     """
-    fused = [m for m in model.modules() if getattr(m, "attention", None) == "fused"]
-    for module in fused:
+    switch = ("fused", "auto")
+    kernels = {m: m.attention for m in model.modules() if getattr(m, "attention", None) in switch}
+    for module in kernels:
         module.attention = "ours"
     try:
         root = trace(model, idx, keep=("softmax",))
     finally:
-        for module in fused:
-            module.attention = "fused"
+        for module, kernel in kernels.items():
+            module.attention = kernel
     maps: dict[str, Tensor] = {}
     for event in root.walk():
         if isinstance(event, Op) and event.value is not None and event.value.dim() == 4:

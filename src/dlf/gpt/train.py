@@ -53,8 +53,9 @@ class TrainConfig:
     ``batch_size * grad_accum_steps * world_size``). ``lr_decay_steps``: where the cosine reaches
     ``min_lr`` (0: at ``max_steps``). ``grad_clip``: the largest global gradient norm (0: off).
     ``checkpoint_interval``: steps between saves of the training state (:mod:`dlf.gpt.snapshot`;
-    0: at every evaluation); the last step always saves. ``precision``: "auto" is bf16 autocast
-    on a GPU that supports it, else fp32.
+    0: at every evaluation); the last step always saves. ``precision``: "bf16" runs the forward
+    pass under bf16 autocast; "auto" picks bf16 where the hardware computes it natively (see
+    :func:`use_bf16`), else fp32.
     ``device``: "auto" is GPU ``LOCAL_RANK`` if there is one, else the CPU (see
     :func:`check_device`). Every number is checked against its range when the config is made
     (ConfigError, a ValueError)."""
@@ -76,7 +77,7 @@ class TrainConfig:
     checkpoint_interval: int = ranged(0, ge=0)
     seed: int = ranged(1337, ge=0)
     device: str = "auto"
-    precision: Literal["auto", "fp32", "bf16"] = "auto"
+    precision: Literal["auto", "fp32", "bf16"] = "fp32"
     compile: bool = False
 
     def __post_init__(self):
@@ -111,7 +112,9 @@ class TrainResult:
     """What a run did. ``losses``: (step, training loss) of every step run in this call;
     ``evals``: one dict per evaluation (step, train_loss, val_loss, val_perplexity);
     ``train_seconds``: time spent in training steps (evaluations and saves excluded);
-    ``saved_in``: the folder of the last snapshot this call saved, if any."""
+    ``saved_in``: the folder of the last snapshot this call saved, if any; ``precision``: the
+    forward passes' arithmetic, "fp32" or "bf16" (autocast), as ``TrainConfig.precision``
+    resolved on this machine."""
 
     step: int
     start_step: int
@@ -121,6 +124,7 @@ class TrainResult:
     wall_seconds: float = 0.0
     tokens_per_step: int = 0
     saved_in: str | None = None
+    precision: str = "fp32"
 
     @property
     def final_val_loss(self) -> float:
@@ -155,11 +159,25 @@ def resolve_device(name: str, world: World) -> torch.device:
     return torch.device(name)
 
 
+def native_bf16(device: torch.device) -> bool:
+    """Whether ``device`` computes in bfloat16 natively: a GPU that supports it, or a CPU with
+    AVX-512 BF16 or AMX tiles. Elsewhere bf16 is emulated and autocast is slower than fp32."""
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    if device.type == "cpu":
+        cpu = torch.cpu
+        return any(
+            bool(getattr(cpu, probe, lambda: False)())
+            for probe in ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
+        )
+    return False
+
+
 def use_bf16(precision: str, device: torch.device) -> bool:
-    """Whether to run forward passes under bf16 autocast ("auto": on bf16-capable GPUs only;
-    on CPUs bf16 autocast is usually slower than fp32)."""
+    """Whether to run forward passes under bf16 autocast: "bf16" yes, "fp32" no, "auto" where
+    the device has bf16 natively (:func:`native_bf16`), decided on the machine that trains."""
     if precision == "auto":
-        return device.type == "cuda" and torch.cuda.is_bf16_supported()
+        return native_bf16(device)
     return precision == "bf16"
 
 
@@ -288,6 +306,7 @@ def train(
     log: Callable[..., None] | None = None,
     say: Callable[[str], None] | None = None,
     resume: bool = True,
+    until: Callable[[TrainResult], bool] | None = None,
 ) -> TrainResult:
     """Train ``model`` on windows of ``train_tokens``, evaluating on ``val_tokens`` (1-D ids).
 
@@ -304,6 +323,10 @@ def train(
     gradient raises :class:`NonFiniteLossError` (a :class:`dlf.runs.Diverged`) before the step
     is taken, after saving the weights it was taken from (on one process, if they are finite);
     a snapshot is never written with non-finite weights.
+
+    ``until(result)``, if given, is asked after every evaluation (``result.evals[-1]`` is the
+    new one, ``result.train_seconds`` the training time so far); True ends the run there, e.g.
+    ``until=lambda r: r.evals[-1]["val_loss"] <= 1.5`` stops at a target validation loss.
     """
     started = time.perf_counter()
     world = current_world()
@@ -339,7 +362,12 @@ def train(
         step, evaluated = restore(folder, model, optimizer, sampler, world, global_batch, device)
         evaluated_at = step if evaluated else -1
         say(f"resumed from {folder} at step {step}")
-    result = TrainResult(step=step, start_step=step, tokens_per_step=global_batch * block_size)
+    result = TrainResult(
+        step=step,
+        start_step=step,
+        tokens_per_step=global_batch * block_size,
+        precision="bf16" if bf16 else "fp32",
+    )
 
     net: nn.Module = torch.compile(model) if config.compile else model
     if world.size > 1:
@@ -377,6 +405,9 @@ def train(
                     )
             if step >= config.max_steps:
                 break
+            if until is not None and result.evals and result.evals[-1]["step"] == step:
+                if until(result):
+                    break
 
             tick = time.perf_counter()
             set_lr(optimizer, schedule(step))

@@ -70,10 +70,12 @@ class TextLMConfig:
     fine-tune; its model shape and tokenizer are kept (the model fields and ``tokenizer`` here
     are then not used) and the peak learning rate is ``finetune_learning_rate``.
     ``compare_with``: the run directory of another model whose bits per character on this
-    validation text go in the report beside this one's. ``threads``: torch CPU threads (0:
-    torch's default). ``workspace``: a ``dlf learn`` workspace whose CausalSelfAttention and
-    Block (the exercises causal-self-attention and gpt-block, which must pass) build the GPT
-    instead of dlf's. ``positional``: the GPT's positional encoding, a name of
+    validation text go in the report beside this one's. ``threads``: torch CPU threads (0: as
+    many as there are cores free when the run starts). ``precision``: "fp32", "bf16" autocast,
+    or "auto", bf16 where the CPU or GPU computes it natively. ``workspace``: a ``dlf learn``
+    workspace whose CausalSelfAttention and Block (the exercises causal-self-attention and
+    gpt-block, which must pass) build the GPT instead of dlf's.
+    ``positional``: the GPT's positional encoding, a name of
     ``dlf.transformer.positional.POSITIONAL_ENCODINGS`` (GPT-2's "learned" by default).
 
     The model and batch are nanoGPT's CPU "baby GPT" (4 x 4 x 128, block 64, batch 12, 2000
@@ -93,7 +95,7 @@ class TextLMConfig:
     block_size: int = ranged(64, ge=1)  # context length in tokens
     dropout: float = ranged(0.0, ge=0, lt=1)  # on embeddings, attention and residual branches
     bias: bool = True  # biases in the Linear and LayerNorm layers
-    attention: Literal["ours", "fused"] = "fused"  # dlf's attention or PyTorch's fused kernel
+    attention: Literal["ours", "fused", "auto"] = "auto"  # auto: fused, ours under CPU bf16
     positional: str = field(
         default="learned",
         metadata={"help": f"positional encoding, one of: {', '.join(POSITIONAL_ENCODINGS)}"},
@@ -116,8 +118,8 @@ class TextLMConfig:
     checkpoint_interval: int = ranged(0, ge=0)  # steps between checkpoints (0: every evaluation)
     val_fraction: float = ranged(0.1, gt=0, lt=1)  # the held-out end of the text
     seed: int = ranged(1337, ge=0)  # initial weights, batches, dropout and the sample
-    threads: int = ranged(1, ge=0)  # torch CPU threads (0: torch's default)
-    precision: Literal["auto", "fp32", "bf16"] = "auto"  # auto: bf16 on a GPU that has it
+    threads: int = ranged(0, ge=0)  # torch CPU threads (0: the cores free at the start)
+    precision: Literal["auto", "fp32", "bf16"] = "fp32"  # auto: bf16 where the CPU/GPU has it
     compile: bool = False  # torch.compile the model
     device: str = "auto"  # auto, cpu or cuda[:N]
     sample_tokens: int = ranged(500, ge=0)  # tokens sampled after the prompt

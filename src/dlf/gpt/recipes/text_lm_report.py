@@ -215,7 +215,8 @@ def report(
     run_dir.text(
         "Timing",
         f"{result.step - result.start_step} steps in {result.train_seconds:.1f} s of training "
-        f"({tokens_per_second:,.0f} tokens/s, {torch.get_num_threads()} thread(s) x {processes} "
+        f"({tokens_per_second:,.0f} tokens/s in {result.precision}, {torch.get_num_threads()} "
+        f"thread(s) x {processes} "
         f"process(es), 1-minute load average {load:.2f} at the end); {result.wall_seconds:.1f} s "
         "with evaluations and checkpoints.",
     )
@@ -238,6 +239,7 @@ def report(
         "init_from": str(corpus.parent.folder) if corpus.parent else None,
         "train_seconds": round(result.train_seconds, 2),
         "tokens_per_second": round(tokens_per_second),
+        "precision": result.precision,
         "parameters": model.num_params(non_embedding=False),
         "processes": processes,
         "load_average": round(load, 2),

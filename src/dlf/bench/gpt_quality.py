@@ -1,0 +1,178 @@
+"""``dlf bench gpt-quality``: training time to a validation loss, dlf's settings against a plain
+PyTorch GPT, in one run.
+
+Every run trains ``gpt-shakespeare-char``'s model (4 x 4 x 128, block 64, batch 12) on Tiny
+Shakespeare's characters, split as the recipe splits them, and stops at the first evaluation
+whose validation loss is at or below ``target`` (1.886: what nanoGPT's CPU recipe reaches with
+this model in 2000 steps):
+
+- each of the recipe's ``settings``, through the recipe's own model and
+  :func:`dlf.gpt.train.train` (its learning-rate schedule, clipping, precision and attention);
+- the peer, :class:`dlf.bench.plain_gpt.PlainGPT` trained as the "Let's build GPT" lecture
+  does: random windows (``get_batch``), ``torch.optim.AdamW`` at a constant ``plain_lr``, fp32.
+
+All runs are evaluated every ``eval_interval`` steps on the same validation windows, use the
+same number of threads, and are timed on their training steps only (evaluations are not
+counted). The ratio is a setting's time over the plain model's; the headline is the fastest
+setting's (target <= 0.5). A run that never reaches the target is reported as such.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+import torch
+import torch.nn.functional as F
+
+from dlf.bench import BenchReport, load_average
+from dlf.bench.plain_gpt import PlainGPT, get_batch, plain_step
+from dlf.gpt.data import TokenDataset
+from dlf.gpt.recipes import text_lm
+from dlf.gpt.recipes.gpt_shakespeare_char import RECIPE
+from dlf.gpt.train import TrainConfig, TrainResult, eval_indices, train, use_bf16
+from dlf.recipes.config import ConfigError
+from dlf.runs.threads import run_threads
+from dlf.transformer.seq2seq_training import torch_threads
+
+NANOGPT_VAL_LOSS = 1.886  # nanoGPT's train_shakespeare_char on CPU, 2000 steps of this model
+TIME_RATIO_TARGET = 0.5
+
+
+def setting_time(
+    setting: str, target: float, eval_interval: int, eval_batches: int, max_steps: int = 0
+) -> tuple[float, int, float, str]:
+    """Train ``gpt-shakespeare-char`` at ``setting`` ("default" or a setting's name) until the
+    validation loss is <= ``target``. Returns (training seconds, steps, validation loss at the
+    stop, precision); seconds are NaN if the run ends above the target. ``max_steps`` (> 0)
+    shortens the run, its schedule included."""
+    overrides = {"eval_interval": eval_interval, "eval_batches": eval_batches}
+    if max_steps:
+        overrides["max_steps"] = max_steps
+    named = None if setting == "default" else setting
+    config = RECIPE.make_config(overrides=overrides, setting=named)
+    corpus = text_lm.prepare(config)
+    model, lr = text_lm.build_model(config, corpus)
+    train_config = text_lm.CONFIG_MAP.build(
+        TrainConfig, config, learning_rate=lr, min_lr=min(config.min_lr, lr), device="cpu"
+    )
+    result = train(
+        model,
+        corpus.train_tokens,
+        corpus.val_tokens,
+        train_config,
+        until=lambda r: r.evals[-1]["val_loss"] <= target,
+    )
+    return reached(result, target), result.step, result.evals[-1]["val_loss"], result.precision
+
+
+def reached(result: TrainResult, target: float) -> float:
+    """The training seconds of ``result`` if its last evaluation is at or below ``target``."""
+    return result.train_seconds if result.evals[-1]["val_loss"] <= target else math.nan
+
+
+@torch.no_grad()
+def plain_val_loss(model: PlainGPT, windows: TokenDataset, indices, batch_size: int) -> float:
+    """Mean cross-entropy of ``model`` over the validation windows ``indices``."""
+    model.eval()
+    total = 0.0
+    for i in range(0, len(indices), batch_size):
+        x, y = windows.batch(indices[i : i + batch_size])
+        logits = model(x)
+        total += float(F.cross_entropy(logits.flatten(0, 1), y.flatten())) * len(x)
+    model.train()
+    return total / len(indices)
+
+
+def plain_time(
+    target: float, eval_interval: int, eval_batches: int, lr: float, max_steps: int, seed: int = 0
+) -> tuple[float, int, float]:
+    """Train the plain GPT of the recipe's shape until the validation loss (on the windows dlf's
+    loop evaluates) is <= ``target``, at most ``max_steps`` steps. Returns (training seconds,
+    steps, validation loss at the stop); seconds are NaN if the target is not reached."""
+    config = RECIPE.make_config()
+    corpus = text_lm.prepare(config)
+    T, B = config.block_size, config.batch_size
+    tokens = torch.from_numpy(corpus.train_tokens)
+    val = TokenDataset(corpus.val_tokens, T)
+    indices = eval_indices(len(val), eval_batches * B, config.seed, 1)
+    torch.manual_seed(seed)
+    model = PlainGPT(corpus.tokenizer.vocab_size, T, config.n_layer, config.n_head, config.n_embd)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=lr)
+    generator = torch.Generator().manual_seed(seed)
+    seconds, step, loss = 0.0, 0, math.inf
+    while step < max_steps:
+        start = time.perf_counter()
+        for _ in range(eval_interval):
+            plain_step(model, optimizer, *get_batch(tokens, T, B, generator))
+        seconds += time.perf_counter() - start
+        step += eval_interval
+        loss = plain_val_loss(model, val, indices, B)
+        if loss <= target:
+            return seconds, step, loss
+    return math.nan, step, loss
+
+
+def bench_gpt_quality(
+    target: float = NANOGPT_VAL_LOSS,
+    settings: str = "default,fast",
+    eval_interval: int = 50,
+    eval_batches: int = 50,
+    plain_lr: float = 1e-3,
+    plain_max_steps: int = 8000,
+    max_steps: int = 0,
+    threads: int = 0,
+) -> BenchReport:
+    """Training seconds to validation loss ``target``: each of ``settings`` (comma-separated:
+    "default" and gpt-shakespeare-char's setting names) against the plain GPT, in one run.
+
+    ``threads``: torch CPU threads for every run (0: the cores free at the start).
+    ``max_steps`` (> 0): every setting's run length, schedule included (a quick look).
+    """
+    names = [n.strip() for n in settings.split(",") if n.strip()]
+    unknown = [n for n in names if n != "default" and n not in RECIPE.settings]
+    if not names or unknown:
+        valid = ", ".join(["default", *RECIPE.settings])
+        raise ConfigError(f"settings must name some of: {valid}; got {settings!r}")
+    counts = {"eval_interval": eval_interval, "eval_batches": eval_batches,
+              "plain_max_steps": plain_max_steps}  # fmt: skip
+    for key, value in counts.items():
+        if value < 1:
+            raise ConfigError(f"{key} must be >= 1, got {value}")
+    if not (math.isfinite(target) and target > 0 and plain_lr > 0 and max_steps >= 0):
+        raise ConfigError("target and plain_lr must be finite and > 0, max_steps >= 0")
+    report = BenchReport(name="gpt-quality")
+    with torch_threads(threads or run_threads()):
+        n_threads = torch.get_num_threads()
+        plain_s, plain_steps, plain_loss = plain_time(
+            target, eval_interval, eval_batches, plain_lr, plain_max_steps
+        )
+        report.rows.append(
+            (f"plain GPT (fp32, AdamW lr {plain_lr:g}), {plain_steps} steps", plain_s, "s")
+        )
+        times = {}
+        for name in names:
+            seconds, steps, loss, precision = setting_time(
+                name, target, eval_interval, eval_batches, max_steps
+            )
+            times[name] = seconds
+            report.rows.append((f"dlf {name} ({precision}), {steps} steps", seconds, "s"))
+            report.rows.append((f"  {name} / plain", seconds / plain_s, "x"))
+            if math.isnan(seconds):
+                report.notes.append(f"{name} ended at validation loss {loss:.4f} > {target}")
+    if math.isnan(plain_s):
+        report.notes.append(f"the plain GPT ended at validation loss {plain_loss:.4f} > {target}")
+    finished = {n: s for n, s in times.items() if not math.isnan(s)}
+    if finished:
+        fastest = min(finished, key=finished.get)
+        report.ratio = finished[fastest] / plain_s
+        report.ratio_of = f"training seconds to validation loss {target}, {fastest} / plain"
+        report.target = TIME_RATIO_TARGET
+    report.notes += [
+        f"{n_threads} torch thread(s) for every run; bf16 natively on this CPU: "
+        f"{use_bf16('auto', torch.device('cpu'))}",
+        f"evaluated every {eval_interval} steps on the same {eval_batches} x 12 validation "
+        "windows; evaluations not timed",
+        f"1-minute load average {load_average():.2f} at the end (a shared machine)",
+    ]
+    return report
