@@ -19,15 +19,31 @@ def test_cached_and_uncached_generation_agree(attention):
 
 
 def test_bench_report():
-    report = bench_gpt(n_layer=1, n_head=2, n_embd=16, block_size=8, batch_size=2,
+    report = bench_gpt(n_layer=1, n_head=2, n_embd=16, block_size=8, batch_size=0,
                        vocab_size=11, train_steps=2, new_tokens=12, repeats=1)  # fmt: skip
     values = {what: value for what, value, _ in report.rows}
-    assert len(values) == 7 and all(v > 0 for v in values.values())
-    fp32, plain, bf16, bf16_ratio, cached, recomputed, speedup = values.values()
-    assert bf16_ratio == pytest.approx(bf16 / plain)
-    assert speedup == pytest.approx(cached / recomputed)
-    assert report.ratio == pytest.approx(fp32 / plain)
+    assert all(v > 0 for v in values.values())
+    plain = {int(w.rsplit(" ", 1)[1]): v for w, v in values.items() if "plain PyTorch GPT" in w}
+    assert set(plain) == {12, 24}  # the default's batch and the fast setting's
+    ours = {w: v for w, v in values.items() if w.startswith("training, dlf ")}
+    assert [w.split(" (")[0] for w in ours] == ["training, dlf default", "training, dlf fast"]
+    assert "(fp32, batch 12)" in list(ours)[0]
+    default_ms = ours[next(iter(ours))]
+    assert values["  default / plain at batch 12"] == pytest.approx(default_ms / plain[12])
+    assert report.ratio == pytest.approx(default_ms / plain[12])
+    fast_ms = ours[list(ours)[1]]
+    assert values["  fast / plain at batch 24"] == pytest.approx(fast_ms / plain[24])
+    speedup = values["speed-up of the KV cache"]
+    cached = values["generation 12 tokens, KV cache"]
+    assert speedup == pytest.approx(cached / values["generation 12 tokens, recomputed"])
     assert "identical tokens" in report.format()
+
+
+def test_unknown_settings_are_refused_before_any_work():
+    from dlf.recipes.config import ConfigError
+
+    with pytest.raises(ConfigError, match="settings must name some of: default, fast"):
+        bench_gpt(settings="default,turbo")
 
 
 def test_the_plain_peer_learns_and_has_the_same_shape():

@@ -1,15 +1,16 @@
 """``dlf bench gpt``: training ms/iteration of a small char GPT against a plain PyTorch GPT of
 the same shape, and generation tokens/s with and without the KV cache.
 
-Training: ``gpt-shakespeare-char``'s shape (4 layers, 4 heads, 128 wide, block 64, batch 12,
-65 characters), timed through the one training loop :func:`dlf.gpt.train.train` on synthetic
-ids (the speed does not depend on the text; evaluations and checkpoints are not timed): the
-recipe's default (float32, ``attention=auto``: PyTorch's fused kernel), and its fast settings'
-``precision=auto`` (bf16 autocast where this CPU has bf16 natively, else float32). The peer
-is :class:`dlf.bench.plain_gpt.PlainGPT`, the textbook model (fused attention, float32,
-``torch.optim.AdamW``, nothing else), timed on the same ids in the same run, alternating, with
-the same number of threads. The headline ratio is dlf's default float32 step over the plain
-one (target <= 1). ``dlf bench gpt-quality`` times whole runs to a validation loss.
+Training: ``gpt-shakespeare-char``'s shape (4 layers, 4 heads, 128 wide, block 64, 65
+characters), timed through the one training loop :func:`dlf.gpt.train.train` on synthetic ids
+(the speed does not depend on the text; evaluations and checkpoints are not timed), at each of
+the recipe's ``settings`` with its batch, attention and precision (``auto`` resolved on this
+CPU: bf16 autocast where it has bf16 natively, else float32). The peer is
+:class:`dlf.bench.plain_gpt.PlainGPT`, the textbook model (fused attention, float32,
+``torch.optim.AdamW``, nothing else), at the same batch, on the same kind of ids, in the same
+run, alternating, with the same number of threads. The headline ratio is the default setting's
+step (float32) over the plain one (target <= 1). ``dlf bench gpt-quality`` times whole runs to
+a validation loss.
 
 Generation: the same shape with a context of 512, so that 500 new tokens fit in it (with block
 64 the cache is dropped once the context is full, as nanoGPT does). Greedy decoding of 500
@@ -28,14 +29,16 @@ import torch
 from dlf.bench import BenchReport, best_time, load_average
 from dlf.bench.plain_gpt import PlainGPT, get_batch, plain_step
 from dlf.gpt.model import GPT, GPTConfig
+from dlf.gpt.recipes.gpt_shakespeare_char import RECIPE
 from dlf.gpt.recipes.text_lm import TextLMConfig
 from dlf.gpt.train import TrainConfig, train, use_bf16
+from dlf.recipes.config import ConfigError
 from dlf.runs.threads import run_threads
 from dlf.sampling import generate, greedy
 from dlf.transformer.seq2seq_training import torch_threads
 
 SPEEDUP_TARGET = 5.0
-STEP_RATIO_TARGET = 1.0  # dlf's float32 step no slower than the plain model's
+STEP_RATIO_TARGET = 1.0  # dlf's default step no slower than the plain model's
 
 
 def generate_tokens(model: GPT, new_tokens: int, use_cache: bool, prompt: int = 0) -> list[int]:
@@ -92,41 +95,66 @@ def plain_ms_per_iteration(config: GPTConfig, batch_size: int, steps: int, seed:
     return 1000.0 * best
 
 
+def recipe_settings(settings: str) -> list[str]:
+    """The names in the comma-separated ``settings``: "default" and gpt-shakespeare-char's
+    setting names. Raises ConfigError (before any work) for an unknown or empty list."""
+    names = [n.strip() for n in settings.split(",") if n.strip()]
+    unknown = [n for n in names if n != "default" and n not in RECIPE.settings]
+    if not names or unknown:
+        valid = ", ".join(["default", *RECIPE.settings])
+        raise ConfigError(f"settings must name some of: {valid}; got {settings!r}")
+    return names
+
+
+def setting_config(name: str, **overrides) -> TextLMConfig:
+    """gpt-shakespeare-char's config at setting ``name`` ("default": none), then ``overrides``."""
+    return RECIPE.make_config(setting=None if name == "default" else name, overrides=overrides)
+
+
 def bench_gpt(
     n_layer: int = 4,
     n_head: int = 4,
     n_embd: int = 128,
     block_size: int = 64,
-    batch_size: int = 12,
+    batch_size: int = 0,
     vocab_size: int = 65,
+    settings: str = "default,fast",
     train_steps: int = 20,
     new_tokens: int = 500,
     repeats: int = 2,
     threads: int = 0,
 ) -> BenchReport:
-    """Training ms/iteration and generation tokens/s (KV cache on and off) of a small char GPT.
+    """Training ms/iteration of each of ``settings`` against the plain GPT at the same batch,
+    and generation tokens/s (KV cache on and off) of a small char GPT.
 
-    ``threads``: torch CPU threads for every model (0: the cores free at the start, as a recipe
-    takes them, :func:`dlf.runs.threads.run_threads`). The ratio is
-    seconds per generated token with the cache over without it (below 1: the cache is faster).
-    Raises RuntimeError if cached and uncached decoding give different tokens.
+    Each setting of ``gpt-shakespeare-char`` trains with its precision (``auto`` resolved on
+    this CPU), attention and batch (``batch_size`` > 0: that batch for all). ``threads``: torch
+    CPU threads for every model (0: the cores free at the start, as a recipe takes them,
+    :func:`dlf.runs.threads.run_threads`). The headline ratio is the first setting's step over
+    the plain one's. Raises RuntimeError if cached and uncached decoding give different tokens.
     """
-    fast_precision = "bf16" if use_bf16("auto", torch.device("cpu")) else "fp32"
+    names = recipe_settings(settings)
+    cpu = torch.device("cpu")
+    shape = dict(n_layer=n_layer, n_head=n_head, n_embd=n_embd, vocab_size=vocab_size,
+                 dropout=0.0)  # fmt: skip
+    runs = {}  # name -> (GPTConfig, batch, precision)
+    for name in names:
+        c = setting_config(name)
+        precision = "bf16" if use_bf16(c.precision, cpu) else "fp32"
+        model_config = GPTConfig(block_size=block_size, attention=c.attention, **shape)
+        runs[name] = (model_config, batch_size or c.batch_size, precision)
     with torch_threads(threads or run_threads()):
-        shape = dict(n_layer=n_layer, n_head=n_head, n_embd=n_embd, vocab_size=vocab_size,
-                     dropout=0.0)  # fmt: skip
-        attention = TextLMConfig().attention  # the text recipes' default setting
-        train_config = GPTConfig(block_size=block_size, attention=attention, **shape)
-        ms, fast_ms, plain_ms = float("inf"), float("inf"), float("inf")
-        for _ in range(repeats):  # alternating, so that a change of load touches all three
-            ms = min(ms, training_ms_per_iteration(train_config, batch_size, train_steps))
-            plain_ms = min(plain_ms, plain_ms_per_iteration(train_config, batch_size, train_steps))
-            fast_ms = min(
-                fast_ms,
-                training_ms_per_iteration(
-                    train_config, batch_size, train_steps, precision=fast_precision
-                ),
-            )
+        plain_config = GPTConfig(block_size=block_size, **shape)
+        ms = dict.fromkeys(runs, float("inf"))
+        plain_ms = dict.fromkeys(sorted({b for _, b, _ in runs.values()}), float("inf"))
+        for _ in range(repeats):  # alternating, so that a change of load touches every model
+            for b in plain_ms:
+                plain_ms[b] = min(plain_ms[b], plain_ms_per_iteration(plain_config, b, train_steps))
+            for name, (model_config, b, precision) in runs.items():
+                step_ms = training_ms_per_iteration(
+                    model_config, b, train_steps, precision=precision
+                )
+                ms[name] = min(ms[name], step_ms)
 
         torch.manual_seed(0)
         model = GPT(GPTConfig(block_size=new_tokens + 1, **shape)).eval()
@@ -145,28 +173,31 @@ def bench_gpt(
         n_threads = torch.get_num_threads()
     with_cache, without = new_tokens / seconds[True], new_tokens / seconds[False]
     load = load_average()
+    rows = [
+        (f"training, plain PyTorch GPT (fused attention, fp32, AdamW), batch {b}", t, "ms/iter")
+        for b, t in plain_ms.items()
+    ]
+    for name, (_, b, precision) in runs.items():
+        rows += [
+            (f"training, dlf {name} ({precision}, batch {b})", ms[name], "ms/iter"),
+            (f"  {name} / plain at batch {b}", ms[name] / plain_ms[b], "x"),
+        ]
+    rows += [
+        (f"generation {new_tokens} tokens, KV cache", with_cache, "tokens/s"),
+        (f"generation {new_tokens} tokens, recomputed", without, "tokens/s"),
+        ("speed-up of the KV cache", with_cache / without, "x"),
+    ]
+    first, (_, b, precision) = next(iter(runs.items()))
     report = BenchReport(
         name="gpt",
-        rows=[
-            (
-                f"training, dlf {n_layer}x{n_embd}, block {block_size}, batch {batch_size}, "
-                "default (fp32)",
-                ms,
-                "ms/iter",
-            ),
-            ("training, the plain PyTorch GPT (fused attention, fp32, AdamW)", plain_ms, "ms/iter"),
-            (f"training, dlf precision=auto ({fast_precision} on this CPU)", fast_ms, "ms/iter"),
-            ("precision=auto step / plain step", fast_ms / plain_ms, "x"),
-            (f"generation {new_tokens} tokens, KV cache", with_cache, "tokens/s"),
-            (f"generation {new_tokens} tokens, recomputed", without, "tokens/s"),
-            ("speed-up of the KV cache", with_cache / without, "x"),
-        ],
-        ratio=ms / plain_ms,
-        ratio_of="ms per training step, dlf float32 / plain PyTorch GPT",
+        rows=rows,
+        ratio=ms[first] / plain_ms[b],
+        ratio_of=f"ms per training step, dlf {first} ({precision}) / plain PyTorch GPT",
         target=STEP_RATIO_TARGET,
         notes=[
-            f"{n_threads} torch thread(s); generation: greedy from one token, context "
-            f"{new_tokens + 1}, best of {repeats}; identical tokens with and without the cache",
+            f"{n_threads} torch thread(s); {n_layer}x{n_embd}, block {block_size}; generation: "
+            f"greedy from one token, context {new_tokens + 1}, best of {repeats}; identical "
+            "tokens with and without the cache",
             f"KV cache target: >= {SPEEDUP_TARGET:g}x the tokens/s of recomputation; "
             f"training: best of {repeats} alternating runs of {train_steps} steps",
             f"1-minute load average {load:.2f} at the end (a shared machine)",

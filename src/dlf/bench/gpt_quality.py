@@ -26,6 +26,7 @@ import torch
 import torch.nn.functional as F
 
 from dlf.bench import BenchReport, load_average
+from dlf.bench.gpt import recipe_settings, setting_config
 from dlf.bench.plain_gpt import PlainGPT, get_batch, plain_step
 from dlf.gpt.data import TokenDataset
 from dlf.gpt.recipes import text_lm
@@ -49,8 +50,7 @@ def setting_time(
     overrides = {"eval_interval": eval_interval, "eval_batches": eval_batches}
     if max_steps:
         overrides["max_steps"] = max_steps
-    named = None if setting == "default" else setting
-    config = RECIPE.make_config(overrides=overrides, setting=named)
+    config = setting_config(setting, **overrides)
     corpus = text_lm.prepare(config)
     model, lr = text_lm.build_model(config, corpus)
     train_config = text_lm.CONFIG_MAP.build(
@@ -129,11 +129,7 @@ def bench_gpt_quality(
     ``threads``: torch CPU threads for every run (0: the cores free at the start).
     ``max_steps`` (> 0): every setting's run length, schedule included (a quick look).
     """
-    names = [n.strip() for n in settings.split(",") if n.strip()]
-    unknown = [n for n in names if n != "default" and n not in RECIPE.settings]
-    if not names or unknown:
-        valid = ", ".join(["default", *RECIPE.settings])
-        raise ConfigError(f"settings must name some of: {valid}; got {settings!r}")
+    names = recipe_settings(settings)
     counts = {"eval_interval": eval_interval, "eval_batches": eval_batches,
               "plain_max_steps": plain_max_steps}  # fmt: skip
     for key, value in counts.items():
