@@ -3,7 +3,6 @@ tiktoken's GPT-2 encoding built offline from the same files, and a small trained
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -41,33 +40,18 @@ def gpt2_ranks(gpt2_files) -> dict[bytes, int]:
     """GPT-2's token bytes -> id, read by tiktoken's own loader (with its own byte table: an
     independent reference for ours), with no download and no cache written."""
     pytest.importorskip("tiktoken")
-    from tiktoken.load import data_gym_to_mergeable_bpe_ranks
+    from dlf.bench.bpe import gpt2_ranks_by_tiktoken
 
-    encoder_json, vocab_bpe = gpt2_files
-    old = os.environ.get("TIKTOKEN_CACHE_DIR")
-    os.environ["TIKTOKEN_CACHE_DIR"] = ""  # "" = read the files directly, cache nothing
-    try:
-        return data_gym_to_mergeable_bpe_ranks(str(vocab_bpe), str(encoder_json))
-    finally:
-        if old is None:
-            del os.environ["TIKTOKEN_CACHE_DIR"]
-        else:
-            os.environ["TIKTOKEN_CACHE_DIR"] = old
+    return gpt2_ranks_by_tiktoken(*gpt2_files)
 
 
 @pytest.fixture(scope="session")
-def tiktoken_gpt2(gpt2_ranks):
+def tiktoken_gpt2(gpt2_files):
     """tiktoken's GPT-2 encoding built offline: its GPT-2 pattern, ranks and special token."""
-    tiktoken = pytest.importorskip("tiktoken")
-    from tiktoken_ext.openai_public import r50k_pat_str
+    pytest.importorskip("tiktoken")
+    from dlf.bench.bpe import tiktoken_gpt2 as build
 
-    return tiktoken.Encoding(
-        "gpt2-offline",
-        pat_str=r50k_pat_str,
-        mergeable_ranks=gpt2_ranks,
-        special_tokens={"<|endoftext|>": 50256},
-        explicit_n_vocab=50257,
-    )
+    return build(*gpt2_files)
 
 
 @pytest.fixture(scope="session")

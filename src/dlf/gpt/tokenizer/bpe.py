@@ -20,17 +20,10 @@ from itertools import chain
 from pathlib import Path
 from typing import Literal
 
-import regex
-
 from dlf.gpt.tokenizer.bytes_unicode import str_to_token, token_to_str
 from dlf.gpt.tokenizer.char import read_json
 from dlf.gpt.tokenizer.merge import bpe_merge
-from dlf.gpt.tokenizer.pretokenize import (
-    first_gap,
-    resolve_pattern,
-    special_splitter,
-    split_chunks,
-)
+from dlf.gpt.tokenizer.pretokenize import Splitter, first_gap, resolve_pattern, special_splitter
 from dlf.gpt.tokenizer.train import train_bpe
 
 FORMAT = "dlf.gpt.tokenizer.BPETokenizer"
@@ -53,8 +46,8 @@ class BPETokenizer:
     """
 
     cache_size = 1 << 18
-    """Most chunks whose ids are kept (chunk -> ids); the cache is emptied when it would grow
-    past this."""
+    """Most chunks whose ids are kept (chunk -> ids); an encoding that leaves the cache larger
+    than this empties it."""
 
     def __init__(
         self,
@@ -81,7 +74,7 @@ class BPETokenizer:
                     "which is not in the vocabulary"
                 )
         self.pattern = resolve_pattern(pattern)
-        self._compiled = None if self.pattern is None else regex.compile(self.pattern)
+        self._split = Splitter(self.pattern)
         self.special_tokens = {str(s): int(i) for s, i in (special_tokens or {}).items()}
         self._decoder: list[bytes | None] = list(self.vocab)
         for s, i in self.special_tokens.items():
@@ -97,7 +90,7 @@ class BPETokenizer:
                 raise ValueError(f"special token {s!r} shares id {i} with another one")
             self._decoder[i] = s.encode("utf-8")
         self._split_all_specials = special_splitter(list(self.special_tokens))
-        self._cache: dict[str, tuple[int, ...]] = {}
+        self._cache = ChunkIds(self.ranks)
 
     # -- construction ---------------------------------------------------------------------------
 
@@ -128,21 +121,20 @@ class BPETokenizer:
                 f"vocab_size must be at least 256 + {len(specials)} special tokens, "
                 f"got {vocab_size}"
             )
-        pattern = resolve_pattern(pattern)
-        compiled = None if pattern is None else regex.compile(pattern)
+        split = Splitter(resolve_pattern(pattern))
         splitter = special_splitter(specials)
         pieces = splitter.split(text)[::2] if splitter else [text]
         counts: Counter[str] = Counter()
         for piece in pieces:
-            counts.update(split_chunks(piece, compiled))
+            counts.update(split(piece))
         if sum(len(c) * n for c, n in counts.items()) != sum(map(len, pieces)):
-            raise ValueError(_lost_text(pieces, pattern, compiled))
+            raise ValueError(_lost_text(pieces, split))
         chunks = {_utf8(chunk): n for chunk, n in counts.items()}
         vocab, merges = train_bpe(
             chunks, vocab_size - len(specials), _print_merge if verbose else None
         )
         special_ids = {s: len(vocab) + k for k, s in enumerate(specials)}
-        return cls(vocab, merges, pattern, special_ids)
+        return cls(vocab, merges, split.pattern, special_ids)
 
     @classmethod
     def from_gpt2(
@@ -223,23 +215,15 @@ class BPETokenizer:
     def encode_ordinary(self, text: str) -> list[int]:
         """Token ids of ``text`` with no special tokens: split into chunks, merge each chunk.
 
-        A chunk's ids are cached (chunk -> ids), so each distinct word is merged once.
+        A chunk's ids are cached (:class:`ChunkIds`), so each distinct word is merged once.
         Example (GPT-2): ``"Hello world"`` -> ``[15496, 995]``.
         """
-        if self._compiled is None:
+        if self.pattern is None:
             return bpe_merge(_utf8(text), self.ranks) if text else []
-        chunks = split_chunks(text, self._compiled)
-        cache = self._cache
-        unique = set(chunks)
-        missing = unique.difference(cache)
-        if missing:
-            if len(cache) + len(missing) > self.cache_size:
-                cache.clear()
-                missing = unique
-            ranks = self.ranks
-            for chunk in missing:
-                cache[chunk] = tuple(bpe_merge(_utf8(chunk), ranks))
-        return list(chain.from_iterable(map(cache.__getitem__, chunks)))
+        ids = list(chain.from_iterable(map(self._cache.__getitem__, self._split(text))))
+        if len(self._cache) > self.cache_size:
+            self._cache.clear()
+        return ids
 
     def clear_cache(self) -> None:
         """Forget the cached chunk -> ids (e.g. to time encoding from cold)."""
@@ -364,6 +348,22 @@ class BPETokenizer:
         )
 
 
+class ChunkIds(dict):
+    """A cache chunk -> its token ids (a tuple): a chunk looked up for the first time is merged
+    by :func:`.merge.bpe_merge` and stored.
+
+    Example (GPT-2): ``ChunkIds(ranks)[" world"]`` -> ``(995,)``, now stored.
+    """
+
+    def __init__(self, ranks: dict[bytes, int]):
+        super().__init__()
+        self.ranks = ranks
+
+    def __missing__(self, chunk: str) -> tuple[int, ...]:
+        ids = self[chunk] = tuple(bpe_merge(_utf8(chunk), self.ranks))
+        return ids
+
+
 def _unique_ids(tokens: list) -> dict:
     """``{token: id}`` for a list of distinct tokens; ValueError naming the first repeated one.
 
@@ -388,11 +388,12 @@ def _utf8(text: str) -> bytes:
         ) from None
 
 
-def _lost_text(pieces: list[str], pattern: str, compiled: regex.Pattern) -> str:
+def _lost_text(pieces: list[str], split: Splitter) -> str:
     """Why a split pattern is refused: the first text between its matches, which encoding
     with it would drop."""
+    pattern = split.pattern
     for piece in pieces:
-        gap = first_gap(piece, compiled)
+        gap = first_gap(piece, split.compiled)
         if gap is not None:
             start, end = gap
             return (

@@ -40,25 +40,27 @@ def bpe_merge(piece: bytes, ranks: dict[bytes, int]) -> list[int]:
 def bpe_merge_scan(piece: bytes, ranks: dict[bytes, int]) -> list[int]:
     """:func:`bpe_merge` by keeping the rank of every adjacent pair in a list and scanning it.
 
-    After merging pair i only the ranks of pairs i - 1 and i change, so a step costs one
-    ``min`` over the list (in C) plus two dictionary look-ups.
+    The parts are named by their boundaries: part k is ``piece[bounds[k]:bounds[k + 1]]``, and
+    ``pair_ranks[k]`` is the rank of parts k and k + 1 together. Merging pair k deletes boundary
+    k + 1; only the ranks of pairs k - 1 and k change, so a step costs one ``min`` over the list
+    (in C) plus two dictionary look-ups.
     Example: as :func:`bpe_merge`.
     """
-    parts = [piece[i : i + 1] for i in range(len(piece))]
     get = ranks.get
-    pair_ranks = [get(a + b, _NONE) for a, b in pairwise(parts)]
+    bounds = list(range(len(piece) + 1))
+    pair_ranks = [get(piece[i : i + 2], _NONE) for i in range(len(piece) - 1)]
     while pair_ranks:
         best = min(pair_ranks)
         if best == _NONE:
             break
-        i = pair_ranks.index(best)  # leftmost pair of lowest rank
-        parts[i : i + 2] = [parts[i] + parts[i + 1]]
-        del pair_ranks[i]
-        if i > 0:
-            pair_ranks[i - 1] = get(parts[i - 1] + parts[i], _NONE)
-        if i < len(pair_ranks):
-            pair_ranks[i] = get(parts[i] + parts[i + 1], _NONE)
-    return [ranks[p] for p in parts]
+        k = pair_ranks.index(best)  # leftmost pair of lowest rank
+        del bounds[k + 1]
+        del pair_ranks[k]
+        if k > 0:
+            pair_ranks[k - 1] = get(piece[bounds[k - 1] : bounds[k + 1]], _NONE)
+        if k < len(pair_ranks):
+            pair_ranks[k] = get(piece[bounds[k] : bounds[k + 2]], _NONE)
+    return [ranks[piece[start:end]] for start, end in pairwise(bounds)]
 
 
 def bpe_merge_heap(piece: bytes, ranks: dict[bytes, int]) -> list[int]:

@@ -4,6 +4,10 @@ BPE never merges across chunk boundaries, so a regex first cuts text into words,
 punctuation runs and whitespace runs; merges then happen inside each chunk. The two patterns are
 the ones tiktoken uses for GPT-2 (``r50k_base``) and GPT-4 (``cl100k_base``). They need the
 ``regex`` module (``\\p{L}``: any letter, ``\\p{N}``: any number, possessive ``++``).
+
+Most text is plain ASCII, and on ASCII text each GPT pattern has a twin written for the standard
+library's ``re`` (see :data:`ASCII_SPLIT_PATTERNS`), which finds the same chunks in less time.
+:class:`Splitter` picks the twin when the text is ASCII and ``regex`` otherwise.
 """
 
 from __future__ import annotations
@@ -26,6 +30,23 @@ GPT4_SPLIT_PATTERN = (
 three digits, one leading non-letter allowed before a word, newlines kept apart."""
 
 SPLIT_PATTERNS: dict[str, str] = {"gpt2": GPT2_SPLIT_PATTERN, "gpt4": GPT4_SPLIT_PATTERN}
+
+ASCII_SPLIT_PATTERNS: dict[str, str] = {
+    GPT2_SPLIT_PATTERN: (
+        r"""'(?:[sdmt]|ll|ve|re)| ?[A-Za-z]++| ?[0-9]++| ?[^\sA-Za-z0-9]++|\s++$|\s+(?!\S)|\s"""
+    ),
+    GPT4_SPLIT_PATTERN: (
+        r"""'(?i:[sdmt]|ll|ve|re)|[^\r\nA-Za-z0-9]?+[A-Za-z]++|[0-9]{1,3}+"""
+        r"""| ?[^\sA-Za-z0-9]++[\r\n]*+|\s++$|\s*[\r\n]|\s+(?!\S)|\s"""
+    ),
+}
+"""Each GPT pattern -> its twin for ASCII text, compiled with ``re`` and the ``re.ASCII`` flag.
+
+The twin is the pattern with ``\\p{L}`` written ``A-Za-z`` and ``\\p{N}`` written ``0-9``: the
+letters and numbers that ASCII holds. ``\\s`` stays: under ``re.ASCII`` it is
+``[ \\t\\n\\v\\f\\r]``, the same six ASCII characters as ``regex``'s ``\\s`` (plain ``re`` would
+add ``\\x1c``-``\\x1f``), and ``(?i:...)`` folds the same ASCII letters in both. On text that is
+all ASCII, the twin therefore finds the same chunks as the pattern."""
 
 
 def resolve_pattern(pattern: str | None) -> str | None:
@@ -63,6 +84,40 @@ def split_chunks(text: str, compiled: regex.Pattern | None) -> list[str]:
     if compiled is None:
         return [text] if text else []
     return compiled.findall(text)
+
+
+def compile_ascii_twin(pattern: str | None) -> re.Pattern | None:
+    """The compiled ASCII twin of ``pattern`` (:data:`ASCII_SPLIT_PATTERNS`), or None when the
+    pattern has none, or when this Python's ``re`` lacks possessive quantifiers (before 3.11).
+
+    Example: ``compile_ascii_twin(GPT2_SPLIT_PATTERN).findall("I'm ok")`` -> ``["I", "'m", " ok"]``.
+    """
+    twin = ASCII_SPLIT_PATTERNS.get(pattern)
+    if twin is None:
+        return None
+    try:
+        return re.compile(twin, re.ASCII)
+    except re.error:
+        return None
+
+
+class Splitter:
+    """``text -> chunks`` under one split pattern (a regex, or ``None``: one chunk).
+
+    ASCII text under a GPT pattern is split by the pattern's ASCII twin in ``re``; any other
+    text or pattern by ``regex``. Both give the same chunks (:data:`ASCII_SPLIT_PATTERNS`).
+    Example: ``Splitter(GPT2_SPLIT_PATTERN)("Hello world!!")`` -> ``["Hello", " world", "!!"]``.
+    """
+
+    def __init__(self, pattern: str | None):
+        self.pattern = pattern
+        self.compiled = None if pattern is None else regex.compile(pattern)
+        self.ascii = compile_ascii_twin(pattern)
+
+    def __call__(self, text: str) -> list[str]:
+        if self.ascii is not None and text.isascii():
+            return self.ascii.findall(text)
+        return split_chunks(text, self.compiled)
 
 
 def first_gap(text: str, compiled: regex.Pattern) -> tuple[int, int] | None:

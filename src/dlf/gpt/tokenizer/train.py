@@ -2,8 +2,9 @@
 
 Counting is done over the UNIQUE pre-split chunks, each weighted by how often it occurs, and the
 counts are updated incrementally: merging a pair only touches the chunks that contain it (found
-through an index pair -> chunks), so a merge costs time in proportion to those chunks, not to
-the whole text.
+through an index pair -> chunks), and inside such a chunk only the pairs next to each merged
+occurrence change (:func:`merge_and_count`), so a merge costs time in proportion to those
+chunks, not to the whole text. A heap ordered by (-count, pair) gives the next pair to merge.
 
 Tie-breaking rule (deterministic): the pair with the highest count wins; among equally frequent
 pairs, the smallest ``(left id, right id)`` wins. Pairs are counted with overlaps
@@ -70,6 +71,53 @@ def byte_vocab() -> list[bytes]:
     return [bytes([b]) for b in range(256)]
 
 
+def merge_and_count(
+    ids: list[int],
+    pair: Pair,
+    new_id: int,
+    weight: int,
+    delta: dict[Pair, int],
+    where: dict[Pair, set[int]],
+    chunk: int,
+) -> list[int]:
+    """:func:`merge_pair` on chunk number ``chunk``, also recording how its pairs change.
+
+    (:func:`merge_pair` stays the plain textbook loop: it is the solution of exercise
+    ``bpe-merges``; this is the same walk with the bookkeeping of incremental training.)
+    Each merged occurrence ``x a b y`` -> ``x N y`` removes the pairs ``(x, a)``, ``(a, b)``,
+    ``(b, y)`` and adds ``(x, N)``, ``(N, y)``: ``delta`` (pair -> change of count) gets each
+    change times ``weight`` (the number of occurrences of the chunk), and ``where`` (pair ->
+    chunks) gets ``chunk`` under each added pair. ``x`` is read from the merged output, so in
+    ``a b a b`` the second merge sees ``x = N`` and turns the ``(N, a)`` just added into
+    ``(N, N)``.
+    Example: ``merge_and_count([1, 2, 3, 1, 2], (1, 2), 4, 1, delta, where, 0)`` -> ``[4, 3, 4]``,
+    delta ``{(1, 2): -2, (2, 3): -1, (4, 3): 1, (3, 1): -1, (3, 4): 1}``, ``where[4, 3]`` and
+    ``where[3, 4]`` hold chunk 0.
+    """
+    a, b = pair
+    out: list[int] = []
+    i, n = 0, len(ids)
+    while i < n:
+        if ids[i] == a and i + 1 < n and ids[i + 1] == b:
+            delta[pair] -= weight
+            if out:
+                x = out[-1]
+                delta[x, a] -= weight
+                delta[x, new_id] += weight
+                where[x, new_id].add(chunk)
+            if i + 2 < n:
+                y = ids[i + 2]
+                delta[b, y] -= weight
+                delta[new_id, y] += weight
+                where[new_id, y].add(chunk)
+            out.append(new_id)
+            i += 2
+        else:
+            out.append(ids[i])
+            i += 1
+    return out
+
+
 def train_bpe(
     chunks: Mapping[bytes, int],
     vocab_size: int,
@@ -111,19 +159,8 @@ def train_bpe(
         new = add_token(vocab, ids_of, vocab[a] + vocab[b])
         merges.append(pair)
         delta: dict[Pair, int] = defaultdict(int)
-        for c in where.pop(pair):
-            seq = seqs[c]
-            merged = merge_pair(seq, pair, new)
-            if len(merged) == len(seq):
-                continue  # the index is a superset: this chunk lost the pair earlier
-            w = weights[c]
-            for p in pairwise(seq):
-                delta[p] -= w
-            for p in pairwise(merged):
-                delta[p] += w
-                if p[0] == new or p[1] == new:
-                    where[p].add(c)
-            seqs[c] = merged
+        for c in where.pop(pair):  # a superset: a chunk may have lost the pair to a merge
+            seqs[c] = merge_and_count(seqs[c], pair, new, weights[c], delta, where, c)
         for p, d in delta.items():
             if d:
                 n = counts[p] + d
