@@ -16,7 +16,7 @@ needs_text = pytest.mark.skipif(
 @pytest.mark.parametrize(
     "kwargs",
     [{"settings": "default,nonsense"}, {"settings": ","}, {"eval_interval": 0},
-     {"target": math.nan}, {"plain_lr": -1.0}, {"max_steps": -5}],
+     {"target": math.nan}, {"plain_lr": -1.0}, {"max_steps": -5}, {"repeats": 0}],
 )  # fmt: skip
 def test_bad_arguments_are_refused_before_any_training(kwargs):
     with pytest.raises(ConfigError):
@@ -28,7 +28,7 @@ def test_bad_arguments_are_refused_before_any_training(kwargs):
 def test_every_run_stops_at_the_first_evaluation_at_or_below_the_target():
     # ln(65) = 4.17 at the start; 3.3 is crossed within a few dozen steps by every run
     report = bench_gpt_quality(target=3.3, settings="default", eval_interval=5, eval_batches=2,
-                               plain_max_steps=200, max_steps=200)  # fmt: skip
+                               plain_max_steps=200, max_steps=200, repeats=1)  # fmt: skip
     rows = {what.split(",")[0]: (what, value) for what, value, _ in report.rows}
     plain_label, plain_s = rows["plain GPT (fp32"]
     default_label, default_s = rows["dlf default (fp32)"]

@@ -121,44 +121,54 @@ def bench_gpt_quality(
     plain_lr: float = 1e-3,
     plain_max_steps: int = 8000,
     max_steps: int = 0,
+    repeats: int = 2,
     threads: int = 0,
 ) -> BenchReport:
     """Training seconds to validation loss ``target``: each of ``settings`` (comma-separated:
     "default" and gpt-shakespeare-char's setting names) against the plain GPT, in one run.
 
-    ``threads``: torch CPU threads for every run (0: the cores free at the start).
-    ``max_steps`` (> 0): every setting's run length, schedule included (a quick look).
+    Every run is made ``repeats`` times, in reversed order each round (plain first, then last),
+    and its least disturbed time is kept: a machine whose speed drifts during the bench then
+    touches every run alike. ``threads``: torch CPU threads for every run (0: the cores free
+    at the start). ``max_steps`` (> 0): every setting's run length, schedule included.
     """
     names = recipe_settings(settings)
     counts = {"eval_interval": eval_interval, "eval_batches": eval_batches,
-              "plain_max_steps": plain_max_steps}  # fmt: skip
+              "plain_max_steps": plain_max_steps, "repeats": repeats}  # fmt: skip
     for key, value in counts.items():
         if value < 1:
             raise ConfigError(f"{key} must be >= 1, got {value}")
     if not (math.isfinite(target) and target > 0 and plain_lr > 0 and max_steps >= 0):
         raise ConfigError("target and plain_lr must be finite and > 0, max_steps >= 0")
-    report = BenchReport(name="gpt-quality")
+
+    def measure(name: str) -> tuple[float, int, float, str]:
+        if name == "plain":
+            args = (target, eval_interval, eval_batches, plain_lr, plain_max_steps)
+            return (*plain_time(*args), "fp32")
+        return setting_time(name, target, eval_interval, eval_batches, max_steps)
+
+    runs: dict[str, tuple[float, int, float, str]] = {}
+    order = ["plain", *names]
     with torch_threads(threads or run_threads()):
         n_threads = torch.get_num_threads()
-        plain_s, plain_steps, plain_loss = plain_time(
-            target, eval_interval, eval_batches, plain_lr, plain_max_steps
-        )
-        report.rows.append(
-            (f"plain GPT (fp32, AdamW lr {plain_lr:g}), {plain_steps} steps", plain_s, "s")
-        )
-        times = {}
-        for name in names:
-            seconds, steps, loss, precision = setting_time(
-                name, target, eval_interval, eval_batches, max_steps
-            )
-            times[name] = seconds
-            report.rows.append((f"dlf {name} ({precision}), {steps} steps", seconds, "s"))
-            report.rows.append((f"  {name} / plain", seconds / plain_s, "x"))
-            if math.isnan(seconds):
-                report.notes.append(f"{name} ended at validation loss {loss:.4f} > {target}")
+        for r in range(repeats):
+            for name in order if r % 2 == 0 else order[::-1]:
+                seconds, steps, loss, precision = measure(name)
+                if name not in runs or not seconds >= runs[name][0]:  # NaN: not reached
+                    runs[name] = (seconds, steps, loss, precision)
+    plain_s, plain_steps, plain_loss, _ = runs.pop("plain")
+    report = BenchReport(name="gpt-quality")
+    report.rows.append(
+        (f"plain GPT (fp32, AdamW lr {plain_lr:g}), {plain_steps} steps", plain_s, "s")
+    )
     if math.isnan(plain_s):
         report.notes.append(f"the plain GPT ended at validation loss {plain_loss:.4f} > {target}")
-    finished = {n: s for n, s in times.items() if not math.isnan(s)}
+    for name, (seconds, steps, loss, precision) in runs.items():
+        report.rows.append((f"dlf {name} ({precision}), {steps} steps", seconds, "s"))
+        report.rows.append((f"  {name} / plain", seconds / plain_s, "x"))
+        if math.isnan(seconds):
+            report.notes.append(f"{name} ended at validation loss {loss:.4f} > {target}")
+    finished = {n: run[0] for n, run in runs.items() if not math.isnan(run[0])}
     if finished:
         fastest = min(finished, key=finished.get)
         report.ratio = finished[fastest] / plain_s
@@ -166,7 +176,7 @@ def bench_gpt_quality(
         report.target = TIME_RATIO_TARGET
     report.notes += [
         f"{n_threads} torch thread(s) for every run; bf16 natively on this CPU: "
-        f"{use_bf16('auto', torch.device('cpu'))}",
+        f"{use_bf16('auto', torch.device('cpu'))}; best of {repeats} rounds in alternating order",
         f"evaluated every {eval_interval} steps on the same {eval_batches} x 12 validation "
         "windows; evaluations not timed",
         f"1-minute load average {load_average():.2f} at the end (a shared machine)",
