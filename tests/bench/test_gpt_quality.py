@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from dlf.bench.gpt_quality import bench_gpt_quality, plain_time
+from dlf.bench.gpt_quality import bench_gpt_quality, plain_time, steps_per
 from dlf.recipes.config import ConfigError
 from tests.conftest import data_available
 
@@ -15,7 +15,7 @@ needs_text = pytest.mark.skipif(
 
 @pytest.mark.parametrize(
     "kwargs",
-    [{"settings": "default,nonsense"}, {"settings": ","}, {"eval_interval": 0},
+    [{"settings": "default,nonsense"}, {"settings": ","}, {"eval_tokens": 0}, {"eval_windows": 36},
      {"target": math.nan}, {"plain_lr": -1.0}, {"max_steps": -5}, {"repeats": 0}],
 )  # fmt: skip
 def test_bad_arguments_are_refused_before_any_training(kwargs):
@@ -27,18 +27,26 @@ def test_bad_arguments_are_refused_before_any_training(kwargs):
 @pytest.mark.slow
 def test_every_run_stops_at_the_first_evaluation_at_or_below_the_target():
     # ln(65) = 4.17 at the start; 3.3 is crossed within a few dozen steps by every run
-    report = bench_gpt_quality(target=3.3, settings="default", eval_interval=5, eval_batches=2,
+    report = bench_gpt_quality(target=3.3, settings="default", eval_tokens=3840, eval_windows=24,
                                plain_max_steps=200, max_steps=200, repeats=1)  # fmt: skip
     rows = {what.split(",")[0]: (what, value) for what, value, _ in report.rows}
     plain_label, plain_s = rows["plain GPT (fp32"]
     default_label, default_s = rows["dlf default (fp32)"]
     assert plain_s > 0 and default_s > 0
     assert report.ratio == pytest.approx(default_s / plain_s)
-    assert int(default_label.split(", ")[1].split()[0]) < 200  # stopped before its last step
+    default_steps = int(default_label.split(", ")[1].split()[0])
+    plain_steps = int(plain_label.rsplit(", ", 1)[1].split()[0])
+    assert default_steps < 200  # stopped before its last step
+    assert default_steps % 5 == 0 and plain_steps % 5 == 0  # 3,840 tokens = 5 steps of 12 x 64
+
+
+def test_evaluations_come_every_so_many_tokens_whatever_the_batch():
+    assert steps_per(38400, 12, 64) == 50 and steps_per(38400, 24, 64) == 25
+    assert steps_per(10, 12, 64) == 1
 
 
 @needs_text
 def test_a_target_never_reached_is_reported_not_timed():
-    seconds, steps, loss = plain_time(target=0.01, eval_interval=2, eval_batches=1, lr=1e-3,
+    seconds, steps, loss = plain_time(target=0.01, eval_tokens=1536, eval_windows=12, lr=1e-3,
                                       max_steps=4)  # fmt: skip
     assert math.isnan(seconds) and steps == 4 and loss > 0.01

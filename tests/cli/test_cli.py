@@ -182,3 +182,16 @@ def test_list_shows_each_recipe(capsys):
     assert status == 0
     assert any(line.startswith("toy ") for line in out.splitlines())
     assert "dlf run toy --setting fast  (steps=5 lr=0.3)" in out.splitlines()
+
+
+def test_list_shows_what_a_measured_setting_reached(capsys, monkeypatch):
+    from dlf.bench import measured
+
+    record = {"seconds": 42.0, "effects": [{"claim": "c", "shown": True, "figure": "loss 0.12"}]}
+    monkeypatch.setattr(
+        measured, "recipe_record", lambda name, setting: record if setting == "fast" else None
+    )
+    status, out, _ = _run(capsys, "list")
+    lines = out.splitlines()
+    at = lines.index("dlf run toy --setting fast  (steps=5 lr=0.3)")
+    assert status == 0 and lines[at + 1] == "    measured 42 s: loss 0.12"

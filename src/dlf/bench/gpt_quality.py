@@ -11,10 +11,12 @@ this model in 2000 steps):
 - the peer, :class:`dlf.bench.plain_gpt.PlainGPT` trained as the "Let's build GPT" lecture
   does: random windows (``get_batch``), ``torch.optim.AdamW`` at a constant ``plain_lr``, fp32.
 
-All runs are evaluated every ``eval_interval`` steps on the same validation windows, use the
-same number of threads, and are timed on their training steps only (evaluations are not
-counted). The ratio is a setting's time over the plain model's; the headline is the fastest
-setting's (target <= 0.5). A run that never reaches the target is reported as such.
+All runs are evaluated on the same ``eval_windows`` validation windows every ``eval_tokens``
+training tokens (a run of larger batches every fewer steps, so that every stop is found to the
+same resolution), use the same number of threads, and are timed on their training steps only
+(evaluations are not counted). The ratio is a setting's time over the plain model's; the
+headline is the fastest setting's (target <= 0.5). A run that never reaches the target is
+reported as such.
 """
 
 from __future__ import annotations
@@ -41,15 +43,16 @@ TIME_RATIO_TARGET = 0.5
 
 
 def setting_time(
-    setting: str, target: float, eval_interval: int, eval_batches: int, max_steps: int = 0
+    setting: str, target: float, eval_tokens: int, eval_windows: int, max_steps: int = 0
 ) -> tuple[float, int, float, str]:
     """Train ``gpt-shakespeare-char`` at ``setting`` ("default" or a setting's name) until the
     validation loss is <= ``target``. Returns (training seconds, steps, validation loss at the
     stop, precision); seconds are NaN if the run ends above the target. ``max_steps`` (> 0)
     shortens the run, its schedule included."""
-    overrides = {"eval_interval": eval_interval, "eval_batches": eval_batches}
-    if max_steps:
-        overrides["max_steps"] = max_steps
+    overrides = {"max_steps": max_steps} if max_steps else {}
+    shape = setting_config(setting)
+    B, T = shape.batch_size, shape.block_size
+    overrides.update(eval_interval=steps_per(eval_tokens, B, T), eval_batches=eval_windows // B)
     config = setting_config(setting, **overrides)
     corpus = text_lm.prepare(config)
     model, lr = text_lm.build_model(config, corpus)
@@ -64,6 +67,13 @@ def setting_time(
         until=lambda r: r.evals[-1]["val_loss"] <= target,
     )
     return reached(result, target), result.step, result.evals[-1]["val_loss"], result.precision
+
+
+def steps_per(tokens: int, batch_size: int, block_size: int) -> int:
+    """The steps in which batches of ``batch_size`` windows of ``block_size`` hold ``tokens``
+    training tokens (at least 1). Example: 38,400 tokens at 12 x 64 -> 50 steps, at 24 x 64 -> 25.
+    """
+    return max(1, round(tokens / (batch_size * block_size)))
 
 
 def reached(result: TrainResult, target: float) -> float:
@@ -85,7 +95,7 @@ def plain_val_loss(model: PlainGPT, windows: TokenDataset, indices, batch_size: 
 
 
 def plain_time(
-    target: float, eval_interval: int, eval_batches: int, lr: float, max_steps: int, seed: int = 0
+    target: float, eval_tokens: int, eval_windows: int, lr: float, max_steps: int, seed: int = 0
 ) -> tuple[float, int, float]:
     """Train the plain GPT of the recipe's shape until the validation loss (on the windows dlf's
     loop evaluates) is <= ``target``, at most ``max_steps`` steps. Returns (training seconds,
@@ -93,9 +103,10 @@ def plain_time(
     config = RECIPE.make_config()
     corpus = text_lm.prepare(config)
     T, B = config.block_size, config.batch_size
+    every = steps_per(eval_tokens, B, T)
     tokens = torch.from_numpy(corpus.train_tokens)
     val = TokenDataset(corpus.val_tokens, T)
-    indices = eval_indices(len(val), eval_batches * B, config.seed, 1)
+    indices = eval_indices(len(val), eval_windows, config.seed, 1)
     torch.manual_seed(seed)
     model = PlainGPT(corpus.tokenizer.vocab_size, T, config.n_layer, config.n_head, config.n_embd)
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr)
@@ -103,10 +114,10 @@ def plain_time(
     seconds, step, loss = 0.0, 0, math.inf
     while step < max_steps:
         start = time.perf_counter()
-        for _ in range(eval_interval):
+        for _ in range(every):
             plain_step(model, optimizer, *get_batch(tokens, T, B, generator))
         seconds += time.perf_counter() - start
-        step += eval_interval
+        step += every
         loss = plain_val_loss(model, val, indices, B)
         if loss <= target:
             return seconds, step, loss
@@ -116,8 +127,8 @@ def plain_time(
 def bench_gpt_quality(
     target: float = NANOGPT_VAL_LOSS,
     settings: str = "default,fast",
-    eval_interval: int = 50,
-    eval_batches: int = 50,
+    eval_tokens: int = 38400,
+    eval_windows: int = 600,
     plain_lr: float = 1e-3,
     plain_max_steps: int = 8000,
     max_steps: int = 0,
@@ -133,19 +144,26 @@ def bench_gpt_quality(
     at the start). ``max_steps`` (> 0): every setting's run length, schedule included.
     """
     names = recipe_settings(settings)
-    counts = {"eval_interval": eval_interval, "eval_batches": eval_batches,
+    counts = {"eval_tokens": eval_tokens, "eval_windows": eval_windows,
               "plain_max_steps": plain_max_steps, "repeats": repeats}  # fmt: skip
     for key, value in counts.items():
         if value < 1:
             raise ConfigError(f"{key} must be >= 1, got {value}")
     if not (math.isfinite(target) and target > 0 and plain_lr > 0 and max_steps >= 0):
         raise ConfigError("target and plain_lr must be finite and > 0, max_steps >= 0")
+    batches = sorted({setting_config(n).batch_size for n in ["default", *names]})
+    if any(eval_windows % b for b in batches):
+        raise ConfigError(
+            f"eval_windows must be a multiple of every run's batch "
+            f"({', '.join(map(str, batches))}), so that every run is evaluated on the same "
+            f"windows; got {eval_windows}"
+        )
 
     def measure(name: str) -> tuple[float, int, float, str]:
         if name == "plain":
-            args = (target, eval_interval, eval_batches, plain_lr, plain_max_steps)
+            args = (target, eval_tokens, eval_windows, plain_lr, plain_max_steps)
             return (*plain_time(*args), "fp32")
-        return setting_time(name, target, eval_interval, eval_batches, max_steps)
+        return setting_time(name, target, eval_tokens, eval_windows, max_steps)
 
     runs: dict[str, tuple[float, int, float, str]] = {}
     order = ["plain", *names]
@@ -177,7 +195,7 @@ def bench_gpt_quality(
     report.notes += [
         f"{n_threads} torch thread(s) for every run; bf16 natively on this CPU: "
         f"{use_bf16('auto', torch.device('cpu'))}; best of {repeats} rounds in alternating order",
-        f"evaluated every {eval_interval} steps on the same {eval_batches} x 12 validation "
+        f"evaluated every {eval_tokens:,} training tokens on the same {eval_windows} validation "
         "windows; evaluations not timed",
         f"1-minute load average {load_average():.2f} at the end (a shared machine)",
     ]

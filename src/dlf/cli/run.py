@@ -141,7 +141,14 @@ def cmd_list(args: argparse.Namespace) -> int:
     for name in recipe_names():
         for setting, overrides in get_recipe(name).settings.items():
             pairs = " ".join(f"{k}={v}" for k, v in overrides.items())
-            print(f"dlf run {name} --setting {setting}  ({pairs})")
+            line = f"dlf run {name} --setting {setting}  ({pairs})"
+            record = measured.recipe_record(name, setting)
+            if record:
+                shown = "; ".join(e["figure"] for e in record.get("effects", []))
+                line += f"\n    measured {_duration(record['seconds'])}" + (
+                    f": {shown}" if shown else ""
+                )
+            print(line)
     return 0
 
 
