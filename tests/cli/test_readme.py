@@ -149,7 +149,14 @@ def _run_step(s: Step, cwd: Path, env: dict[str, str], run_dir: str) -> tuple[in
         done = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True)
         return done.returncode, done.stdout + done.stderr
     with subprocess.Popen(
-        command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        command,
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        # a shell's background job starts with Ctrl-C ignored, and a child inherits that
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     ) as proc:
         assert proc.stdout is not None
         seen = ""
@@ -159,7 +166,11 @@ def _run_step(s: Step, cwd: Path, env: dict[str, str], run_dir: str) -> tuple[in
                 time.sleep(0.5)
                 proc.send_signal(signal.SIGINT)
                 break
-        rest, _ = proc.communicate(timeout=60)
+        try:
+            rest, _ = proc.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            raise
         return proc.returncode, seen + rest
 
 
