@@ -15,7 +15,7 @@ needs_text = pytest.mark.skipif(
 
 @pytest.mark.parametrize(
     "kwargs",
-    [{"settings": "default,nonsense"}, {"settings": ","}, {"eval_tokens": 0}, {"eval_windows": 36},
+    [{"settings": "default,nonsense"}, {"settings": ","}, {"eval_tokens": 0}, {"eval_windows": 0},
      {"target": math.nan}, {"plain_lr": -1.0}, {"max_steps": -5}, {"repeats": 0}],
 )  # fmt: skip
 def test_bad_arguments_are_refused_before_any_training(kwargs):
@@ -50,3 +50,25 @@ def test_a_target_never_reached_is_reported_not_timed():
     seconds, steps, loss = plain_time(target=0.01, eval_tokens=1536, eval_windows=12, lr=1e-3,
                                       max_steps=4)  # fmt: skip
     assert math.isnan(seconds) and steps == 4 and loss > 0.01
+
+
+def test_a_round_that_misses_never_hides_a_round_that_reached(monkeypatch):
+    from dlf.bench import gpt_quality
+
+    plain = iter([(10.0, 100, 1.8), (math.nan, 100, 1.9)])
+    fast = iter([(math.nan, 50, 1.9), (4.0, 50, 1.8)])
+    monkeypatch.setattr(gpt_quality, "plain_time", lambda *a: next(plain))
+    monkeypatch.setattr(gpt_quality, "setting_time", lambda *a: (*next(fast), "bf16"))
+    report = bench_gpt_quality(settings="fast", repeats=2)
+    assert report.rows[0][1] == 10.0 and report.rows[1][1] == 4.0
+    assert report.ratio == pytest.approx(0.4)
+
+
+def test_no_ratio_when_the_plain_model_never_reaches_the_target(monkeypatch):
+    from dlf.bench import gpt_quality
+
+    monkeypatch.setattr(gpt_quality, "plain_time", lambda *a: (math.nan, 8000, 1.95))
+    monkeypatch.setattr(gpt_quality, "setting_time", lambda *a: (4.0, 50, 1.8, "bf16"))
+    report = bench_gpt_quality(settings="fast", repeats=1)
+    assert report.ratio is None
+    assert any("plain GPT ended at validation loss 1.9500" in note for note in report.notes)

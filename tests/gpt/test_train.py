@@ -183,3 +183,11 @@ def test_auto_precision_is_bf16_only_where_the_cpu_has_it(monkeypatch, native):
     result = train(tiny_gpt(dtype=torch.float32), train_tokens, val_tokens, config)
     assert result.precision == ("bf16" if native else "fp32")
     assert TrainConfig().precision == "fp32"  # the default never depends on the machine
+
+
+def test_a_run_stopped_by_until_saves_its_last_step(tmp_path):
+    train_tokens, val_tokens = split_tokens(token_stream(2000), 0.1)
+    config = dataclasses.replace(TINY, max_steps=40, eval_interval=4, checkpoint_interval=100)
+    until = lambda result: result.evals[-1]["step"] >= 8  # noqa: E731
+    result = train(tiny_gpt(), train_tokens, val_tokens, config, tmp_path, until=until)
+    assert result.step == 8 and read_manifest(tmp_path)["step"] == 8

@@ -11,10 +11,11 @@ this model in 2000 steps):
 - the peer, :class:`dlf.bench.plain_gpt.PlainGPT` trained as the "Let's build GPT" lecture
   does: random windows (``get_batch``), ``torch.optim.AdamW`` at a constant ``plain_lr``, fp32.
 
-All runs are evaluated on the same ``eval_windows`` validation windows every ``eval_tokens``
-training tokens (a run of larger batches every fewer steps, so that every stop is found to the
-same resolution), use the same number of threads, and are timed on their training steps only
-(evaluations are not counted). The ratio is a setting's time over the plain model's; the
+Every run is judged by the same float32 evaluation (whatever precision it trains in) on the
+same ``eval_windows`` validation windows, every ``eval_tokens`` training tokens (a run of
+larger batches every fewer steps, so that every stop is found to the same resolution); all use
+the same number of threads and are timed on their training steps only (evaluations are not
+counted). The ratio is a setting's time over the plain model's; the
 headline is the fastest setting's (target <= 0.5). A run that never reaches the target is
 reported as such.
 """
@@ -24,6 +25,7 @@ from __future__ import annotations
 import math
 import time
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -42,31 +44,62 @@ NANOGPT_VAL_LOSS = 1.886  # nanoGPT's train_shakespeare_char on CPU, 2000 steps 
 TIME_RATIO_TARGET = 0.5
 
 
+def validation_windows(eval_windows: int) -> tuple[TokenDataset, np.ndarray]:
+    """The validation windows every run is judged on: ``eval_windows`` windows of the recipe's
+    validation part, drawn as :func:`dlf.gpt.train.train` draws its own, with the recipe's seed."""
+    config = RECIPE.make_config()
+    val = TokenDataset(text_lm.prepare(config).val_tokens, config.block_size)
+    return val, eval_indices(len(val), eval_windows, config.seed, 1)
+
+
+@torch.no_grad()
+def val_loss(logits_of, windows: TokenDataset, indices: np.ndarray, batch_size: int = 12) -> float:
+    """Mean cross-entropy over the windows ``indices``, in float32 whatever a run trains in;
+    ``logits_of(x)``: (B, T) ids -> (B, T, V) logits."""
+    total = 0.0
+    for i in range(0, len(indices), batch_size):
+        x, y = windows.batch(indices[i : i + batch_size])
+        total += float(F.cross_entropy(logits_of(x).float().flatten(0, 1), y.flatten())) * len(x)
+    return total / len(indices)
+
+
+def judged(model: torch.nn.Module, logits_of, windows, indices) -> float:
+    """:func:`val_loss` of ``model`` in eval mode, which is restored to train mode after."""
+    model.eval()
+    try:
+        return val_loss(logits_of, windows, indices)
+    finally:
+        model.train()
+
+
 def setting_time(
     setting: str, target: float, eval_tokens: int, eval_windows: int, max_steps: int = 0
 ) -> tuple[float, int, float, str]:
     """Train ``gpt-shakespeare-char`` at ``setting`` ("default" or a setting's name) until the
-    validation loss is <= ``target``. Returns (training seconds, steps, validation loss at the
-    stop, precision); seconds are NaN if the run ends above the target. ``max_steps`` (> 0)
+    float32 validation loss on :func:`validation_windows` is <= ``target``, asked every
+    ``eval_tokens`` training tokens. Returns (training seconds, steps, that loss at the stop,
+    precision); seconds are NaN if the run ends above the target. ``max_steps`` (> 0)
     shortens the run, its schedule included."""
     overrides = {"max_steps": max_steps} if max_steps else {}
     shape = setting_config(setting)
     B, T = shape.batch_size, shape.block_size
-    overrides.update(eval_interval=steps_per(eval_tokens, B, T), eval_batches=eval_windows // B)
+    overrides.update(eval_interval=steps_per(eval_tokens, B, T), eval_batches=1)
     config = setting_config(setting, **overrides)
     corpus = text_lm.prepare(config)
     model, lr = text_lm.build_model(config, corpus)
     train_config = text_lm.CONFIG_MAP.build(
         TrainConfig, config, learning_rate=lr, min_lr=min(config.min_lr, lr), device="cpu"
     )
-    result = train(
-        model,
-        corpus.train_tokens,
-        corpus.val_tokens,
-        train_config,
-        until=lambda r: r.evals[-1]["val_loss"] <= target,
-    )
-    return reached(result, target), result.step, result.evals[-1]["val_loss"], result.precision
+    windows, indices = validation_windows(eval_windows)
+    losses: list[float] = []
+
+    def until(_result: TrainResult) -> bool:
+        losses.append(judged(model, lambda x: model(x)[0], windows, indices))
+        return losses[-1] <= target
+
+    result = train(model, corpus.train_tokens, corpus.val_tokens, train_config, until=until)
+    seconds = result.train_seconds if losses[-1] <= target else math.nan
+    return seconds, result.step, losses[-1], result.precision
 
 
 def steps_per(tokens: int, batch_size: int, block_size: int) -> int:
@@ -76,37 +109,19 @@ def steps_per(tokens: int, batch_size: int, block_size: int) -> int:
     return max(1, round(tokens / (batch_size * block_size)))
 
 
-def reached(result: TrainResult, target: float) -> float:
-    """The training seconds of ``result`` if its last evaluation is at or below ``target``."""
-    return result.train_seconds if result.evals[-1]["val_loss"] <= target else math.nan
-
-
-@torch.no_grad()
-def plain_val_loss(model: PlainGPT, windows: TokenDataset, indices, batch_size: int) -> float:
-    """Mean cross-entropy of ``model`` over the validation windows ``indices``."""
-    model.eval()
-    total = 0.0
-    for i in range(0, len(indices), batch_size):
-        x, y = windows.batch(indices[i : i + batch_size])
-        logits = model(x)
-        total += float(F.cross_entropy(logits.flatten(0, 1), y.flatten())) * len(x)
-    model.train()
-    return total / len(indices)
-
-
 def plain_time(
     target: float, eval_tokens: int, eval_windows: int, lr: float, max_steps: int, seed: int = 0
 ) -> tuple[float, int, float]:
-    """Train the plain GPT of the recipe's shape until the validation loss (on the windows dlf's
-    loop evaluates) is <= ``target``, at most ``max_steps`` steps. Returns (training seconds,
+    """Train the plain GPT of the recipe's shape until its validation loss on
+    :func:`validation_windows` is <= ``target``, asked every ``eval_tokens`` training tokens,
+    at most ``max_steps`` steps. Returns (training seconds,
     steps, validation loss at the stop); seconds are NaN if the target is not reached."""
     config = RECIPE.make_config()
     corpus = text_lm.prepare(config)
     T, B = config.block_size, config.batch_size
     every = steps_per(eval_tokens, B, T)
     tokens = torch.from_numpy(corpus.train_tokens)
-    val = TokenDataset(corpus.val_tokens, T)
-    indices = eval_indices(len(val), eval_windows, config.seed, 1)
+    windows, indices = validation_windows(eval_windows)
     torch.manual_seed(seed)
     model = PlainGPT(corpus.tokenizer.vocab_size, T, config.n_layer, config.n_head, config.n_embd)
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr)
@@ -118,7 +133,7 @@ def plain_time(
             plain_step(model, optimizer, *get_batch(tokens, T, B, generator))
         seconds += time.perf_counter() - start
         step += every
-        loss = plain_val_loss(model, val, indices, B)
+        loss = judged(model, model, windows, indices)
         if loss <= target:
             return seconds, step, loss
     return math.nan, step, loss
@@ -151,13 +166,6 @@ def bench_gpt_quality(
             raise ConfigError(f"{key} must be >= 1, got {value}")
     if not (math.isfinite(target) and target > 0 and plain_lr > 0 and max_steps >= 0):
         raise ConfigError("target and plain_lr must be finite and > 0, max_steps >= 0")
-    batches = sorted({setting_config(n).batch_size for n in ["default", *names]})
-    if any(eval_windows % b for b in batches):
-        raise ConfigError(
-            f"eval_windows must be a multiple of every run's batch "
-            f"({', '.join(map(str, batches))}), so that every run is evaluated on the same "
-            f"windows; got {eval_windows}"
-        )
 
     def measure(name: str) -> tuple[float, int, float, str]:
         if name == "plain":
@@ -172,7 +180,7 @@ def bench_gpt_quality(
         for r in range(repeats):
             for name in order if r % 2 == 0 else order[::-1]:
                 seconds, steps, loss, precision = measure(name)
-                if name not in runs or not seconds >= runs[name][0]:  # NaN: not reached
+                if name not in runs or math.isnan(runs[name][0]) or seconds < runs[name][0]:
                     runs[name] = (seconds, steps, loss, precision)
     plain_s, plain_steps, plain_loss, _ = runs.pop("plain")
     report = BenchReport(name="gpt-quality")
@@ -187,7 +195,7 @@ def bench_gpt_quality(
         if math.isnan(seconds):
             report.notes.append(f"{name} ended at validation loss {loss:.4f} > {target}")
     finished = {n: run[0] for n, run in runs.items() if not math.isnan(run[0])}
-    if finished:
+    if finished and not math.isnan(plain_s):
         fastest = min(finished, key=finished.get)
         report.ratio = finished[fastest] / plain_s
         report.ratio_of = f"training seconds to validation loss {target}, {fastest} / plain"
@@ -195,8 +203,8 @@ def bench_gpt_quality(
     report.notes += [
         f"{n_threads} torch thread(s) for every run; bf16 natively on this CPU: "
         f"{use_bf16('auto', torch.device('cpu'))}; best of {repeats} rounds in alternating order",
-        f"evaluated every {eval_tokens:,} training tokens on the same {eval_windows} validation "
-        "windows; evaluations not timed",
+        f"judged in float32 every {eval_tokens:,} training tokens on the same {eval_windows} "
+        "validation windows; evaluations not timed",
         f"1-minute load average {load_average():.2f} at the end (a shared machine)",
     ]
     return report

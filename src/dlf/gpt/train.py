@@ -325,8 +325,9 @@ def train(
     a snapshot is never written with non-finite weights.
 
     ``until(result)``, if given, is asked after every evaluation (``result.evals[-1]`` is the
-    new one, ``result.train_seconds`` the training time so far); True ends the run there, e.g.
-    ``until=lambda r: r.evals[-1]["val_loss"] <= 1.5`` stops at a target validation loss.
+    new one, ``result.train_seconds`` the training time so far); True ends the run there, its
+    state saved as at the last step, e.g. ``until=lambda r: r.evals[-1]["val_loss"] <= 1.5``
+    stops at a target validation loss. Time spent in ``until`` is not training time.
     """
     started = time.perf_counter()
     world = current_world()
@@ -397,17 +398,17 @@ def train(
                     log(step, **record)
                     evaluated_at = step
                 say(f"step {step}: train loss {losses['train']:.4f}, val loss {losses['val']:.4f}")
-            due = step == config.max_steps or step % save_every == 0
+            stop = step >= config.max_steps
+            if until is not None and result.evals and result.evals[-1]["step"] == step:
+                stop = stop or until(result)
+            due = stop or step % save_every == 0
             if folder is not None and step > result.start_step and due:
                 with signals_held():
                     result.saved_in = save_training_state(
                         folder, model, optimizer, step, sampler, config, world
                     )
-            if step >= config.max_steps:
+            if stop:
                 break
-            if until is not None and result.evals and result.evals[-1]["step"] == step:
-                if until(result):
-                    break
 
             tick = time.perf_counter()
             set_lr(optimizer, schedule(step))
