@@ -44,6 +44,10 @@ def test_unknown_settings_are_refused_before_any_work():
 
     with pytest.raises(ConfigError, match="settings must name some of: default, fast"):
         bench_gpt(settings="default,turbo")
+    with pytest.raises(ConfigError, match="batch_size must be >= 0, got -1"):
+        bench_gpt(batch_size=-1)
+    with pytest.raises(ConfigError, match="train_steps must be >= 1, got 0"):
+        bench_gpt(train_steps=0)
 
 
 def test_the_plain_peer_learns_and_has_the_same_shape():

@@ -17,7 +17,8 @@ def best_time(fn: Callable[[], object], repeats: int = 5, warmup: int = 1) -> fl
     """Best wall-clock seconds of ``repeats`` calls of ``fn`` after ``warmup`` untimed calls.
 
     The minimum is the figure least disturbed by other work on the machine.
-    Example: ``best_time(lambda: sum(range(10**6)), repeats=3)`` -> ``0.012`` (seconds).
+    Example: ``best_time(lambda: sum(range(10**6)), repeats=3)`` -> the fastest of 3 calls, in
+    seconds.
     """
     for _ in range(warmup):
         fn()
@@ -31,7 +32,7 @@ def best_time(fn: Callable[[], object], repeats: int = 5, warmup: int = 1) -> fl
 
 def cpu_model() -> str:
     """The CPU's model name (Linux: /proc/cpuinfo; else ``platform.processor()``) and the number
-    of CPUs, e.g. ``"AMD EPYC 9R14 (2 CPUs)"``."""
+    of CPUs: ``"<model name> (<n> CPUs)"``."""
     name = platform.processor() or "unknown CPU"
     try:
         with open("/proc/cpuinfo", encoding="utf-8") as info:

@@ -134,6 +134,14 @@ def bench_gpt(
     the plain one's. Raises RuntimeError if cached and uncached decoding give different tokens.
     """
     names = recipe_settings(settings)
+    smallest = {"n_layer": (n_layer, 1), "n_head": (n_head, 1), "n_embd": (n_embd, 1),
+                "block_size": (block_size, 1), "vocab_size": (vocab_size, 1),
+                "train_steps": (train_steps, 1), "new_tokens": (new_tokens, 1),
+                "repeats": (repeats, 1), "batch_size": (batch_size, 0),
+                "threads": (threads, 0)}  # fmt: skip
+    for key, (value, least) in smallest.items():
+        if value < least:
+            raise ConfigError(f"{key} must be >= {least}, got {value}")
     cpu = torch.device("cpu")
     shape = dict(n_layer=n_layer, n_head=n_head, n_embd=n_embd, vocab_size=vocab_size,
                  dropout=0.0)  # fmt: skip
