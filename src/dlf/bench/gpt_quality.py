@@ -53,23 +53,22 @@ def validation_windows(eval_windows: int) -> tuple[TokenDataset, np.ndarray]:
 
 
 @torch.no_grad()
-def val_loss(logits_of, windows: TokenDataset, indices: np.ndarray, batch_size: int = 12) -> float:
-    """Mean cross-entropy over the windows ``indices``, in float32 whatever a run trains in;
-    ``logits_of(x)``: (B, T) ids -> (B, T, V) logits."""
-    total = 0.0
-    for i in range(0, len(indices), batch_size):
-        x, y = windows.batch(indices[i : i + batch_size])
-        total += float(F.cross_entropy(logits_of(x).float().flatten(0, 1), y.flatten())) * len(x)
-    return total / len(indices)
-
-
-def judged(model: torch.nn.Module, logits_of, windows, indices) -> float:
-    """:func:`val_loss` of ``model`` in eval mode, which is restored to train mode after."""
+def val_loss(
+    model: torch.nn.Module, logits_of, windows: TokenDataset, indices: np.ndarray, batch: int = 12
+) -> float:
+    """Mean cross-entropy of ``model`` over the windows ``indices``, in eval mode and float32
+    whatever a run trains in, ``batch`` windows at a time; ``logits_of(x)``: (B, T) ids ->
+    (B, T, V) logits. The model is left in train mode."""
     model.eval()
+    total = 0.0
     try:
-        return val_loss(logits_of, windows, indices)
+        for i in range(0, len(indices), batch):
+            x, y = windows.batch(indices[i : i + batch])
+            logits = logits_of(x).float()
+            total += float(F.cross_entropy(logits.flatten(0, 1), y.flatten())) * len(x)
     finally:
         model.train()
+    return total / len(indices)
 
 
 def setting_time(
@@ -80,21 +79,19 @@ def setting_time(
     ``eval_tokens`` training tokens. Returns (training seconds, steps, that loss at the stop,
     precision); seconds are NaN if the run ends above the target. ``max_steps`` (> 0)
     shortens the run, its schedule included."""
-    overrides = {"max_steps": max_steps} if max_steps else {}
-    shape = setting_config(setting)
-    B, T = shape.batch_size, shape.block_size
-    overrides.update(eval_interval=steps_per(eval_tokens, B, T), eval_batches=1)
-    config = setting_config(setting, **overrides)
+    config = setting_config(setting, **({"max_steps": max_steps} if max_steps else {}))
     corpus = text_lm.prepare(config)
     model, lr = text_lm.build_model(config, corpus)
+    every = steps_per(eval_tokens, config.batch_size, config.block_size)
     train_config = text_lm.CONFIG_MAP.build(
-        TrainConfig, config, learning_rate=lr, min_lr=min(config.min_lr, lr), device="cpu"
-    )
+        TrainConfig, config, learning_rate=lr, min_lr=min(config.min_lr, lr), device="cpu",
+        eval_interval=every, eval_batches=1,
+    )  # fmt: skip
     windows, indices = validation_windows(eval_windows)
     losses: list[float] = []
 
     def until(_result: TrainResult) -> bool:
-        losses.append(judged(model, lambda x: model(x)[0], windows, indices))
+        losses.append(val_loss(model, lambda x: model(x)[0], windows, indices))
         return losses[-1] <= target
 
     result = train(model, corpus.train_tokens, corpus.val_tokens, train_config, until=until)
@@ -133,7 +130,7 @@ def plain_time(
             plain_step(model, optimizer, *get_batch(tokens, T, B, generator))
         seconds += time.perf_counter() - start
         step += every
-        loss = judged(model, model, windows, indices)
+        loss = val_loss(model, model, windows, indices)
         if loss <= target:
             return seconds, step, loss
     return math.nan, step, loss
