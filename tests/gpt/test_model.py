@@ -144,6 +144,27 @@ def test_optimizer_decays_matrices_only():
     assert optimizer.defaults["betas"] == (0.9, 0.95)
 
 
+def test_optimizer_is_fused_on_cpu_and_steps_as_the_plain_adamw():
+    model, plain_model = tiny_gpt(seed=5), tiny_gpt(seed=5)
+    optimizer = model.configure_optimizer(0.1, 1e-2, (0.9, 0.95))
+    assert optimizer.defaults["fused"] is True
+    groups = [
+        {"params": [p for p in plain_model.parameters() if p.dim() >= 2], "weight_decay": 0.1},
+        {"params": [p for p in plain_model.parameters() if p.dim() < 2], "weight_decay": 0.0},
+    ]
+    plain = torch.optim.AdamW(groups, lr=1e-2, betas=(0.9, 0.95), foreach=False)
+    idx = torch.randint(
+        0, model.config.vocab_size, (2, 8), generator=torch.Generator().manual_seed(0)
+    )
+    for m, opt in ((model, optimizer), (plain_model, plain)):
+        for _ in range(3):
+            opt.zero_grad()
+            m(idx, idx)[1].backward()
+            opt.step()
+    for p, q in zip(model.parameters(), plain_model.parameters(), strict=True):
+        torch.testing.assert_close(p, q)
+
+
 @pytest.mark.parametrize("kwargs", [{"n_embd": 30, "n_head": 4}, {"attention": "flash"}])
 def test_bad_config_is_a_clear_error(kwargs):
     with pytest.raises(ValueError):

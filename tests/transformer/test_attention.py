@@ -76,6 +76,20 @@ def test_fully_masked_rows_give_zeros_not_nan(shape):
     assert (q.grad[..., 0, :] == 0).all()
 
 
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_fully_masked_rows_stay_finite_in_half_precision_with_large_negative_scores(dtype):
+    q = torch.full((1, 3, 4), 30.0, dtype=dtype, requires_grad=True)
+    k = torch.full((1, 3, 4), -30.0, dtype=dtype)  # every score -1800: near float16's limit
+    v = torch.randn(1, 3, 2).to(dtype)
+    mask = causal_mask(3)
+    mask[0] = False
+    out, weights = scaled_dot_product_attention(q, k, v, mask)
+    assert torch.isfinite(out).all() and (weights[:, 0] == 0).all()
+    assert (weights[:, 1:][~mask[1:].expand(1, 2, 3)] == 0).all()
+    out.float().sum().backward()
+    assert torch.isfinite(q.grad).all()
+
+
 def test_gradcheck_with_masks():
     q, k, v = _qkv((2,), 4, 5, 3, 2, seed=3)
     mask = _mask("random", (2,), 4, 5, seed=3).clone()

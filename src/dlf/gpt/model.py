@@ -347,7 +347,8 @@ class GPT(nn.Module):
             {"params": decay, "weight_decay": weight_decay},
             {"params": no_decay, "weight_decay": 0.0},
         ]
-        fused = bool(params) and params[0].device.type == "cuda"
+        # PyTorch's fused kernel (CPU or CUDA): one pass per tensor rather than one per operation
+        fused = bool(params) and all(p.device.type in ("cpu", "cuda") for p in params)
         return torch.optim.AdamW(groups, lr=learning_rate, betas=betas, fused=fused or None)
 
 

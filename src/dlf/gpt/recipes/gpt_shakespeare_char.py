@@ -14,8 +14,9 @@ in less time:
 
 - ``precision=auto``: bf16 autocast where the CPU computes bf16 natively (AVX-512 BF16 or AMX;
   a GPU with bf16), decided on the machine that trains; fp32 elsewhere, where emulated bf16
-  would be slower. Under autocast the matrix products run in bfloat16, and so do the softmax,
-  layer norm and GELU that take their outputs; the loss, the weights and AdamW stay in float32.
+  would be slower. Under autocast the matrix products run in bfloat16, and so do the softmax
+  and GELU that take their outputs; the residual stream, the layer norms, the loss, the weights
+  and AdamW stay in float32.
   The report and ``summary.json`` say which precision ran;
 - the attention that ``attention=auto`` (the default) picks: PyTorch's fused kernel in fp32,
   ours (two matrix products and a softmax) under CPU autocast, where the fused CPU kernel is
