@@ -76,18 +76,35 @@ def test_fully_masked_rows_give_zeros_not_nan(shape):
     assert (q.grad[..., 0, :] == 0).all()
 
 
-@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
-def test_fully_masked_rows_stay_finite_in_half_precision_with_large_negative_scores(dtype):
-    q = torch.full((1, 3, 4), 30.0, dtype=dtype, requires_grad=True)
-    k = torch.full((1, 3, 4), -30.0, dtype=dtype)  # every score -1800: near float16's limit
-    v = torch.randn(1, 3, 2).to(dtype)
-    mask = causal_mask(3)
-    mask[0] = False
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16, torch.float32])
+def test_fully_masked_rows_stay_finite_at_the_edge_of_the_range(dtype):
+    big = 128.0 if dtype == torch.float16 else 1e19  # scores near -finfo.max
+    q = torch.full((1, 2, 4), big, dtype=dtype, requires_grad=True)
+    k = torch.full((1, 2, 4), -big, dtype=dtype)
+    v = torch.ones(1, 2, 2, dtype=dtype)
+    mask = torch.tensor([[False, False], [True, False]])
     out, weights = scaled_dot_product_attention(q, k, v, mask)
-    assert torch.isfinite(out).all() and (weights[:, 0] == 0).all()
-    assert (weights[:, 1:][~mask[1:].expand(1, 2, 3)] == 0).all()
+    assert torch.isfinite(out).all() and (out[:, 0] == 0).all() and (weights[:, 0] == 0).all()
     out.float().sum().backward()
     assert torch.isfinite(q.grad).all()
+
+
+@pytest.mark.parametrize("bad", [float("inf"), float("-inf"), float("nan")])
+def test_a_masked_key_cannot_reach_the_output(bad):
+    q, k, v = torch.randn(1, 2, 4), torch.randn(1, 3, 4), torch.randn(1, 3, 2)
+    k[0, 2] = bad  # garbage at a padding position
+    mask = torch.tensor([True, True, False])
+    out, weights = scaled_dot_product_attention(q, k, v, mask)
+    ref, _ = scaled_dot_product_attention(q, k[:, :2], v[:, :2])
+    torch.testing.assert_close(out, ref)
+    assert (weights[..., 2] == 0).all()
+
+
+def test_a_masked_key_gets_no_weight_even_with_a_far_larger_score():
+    q, k = torch.tensor([[1e19]]), torch.tensor([[-2e19], [0.0]])  # allowed score -2e38
+    v = torch.tensor([[1.0], [100.0]])
+    out, weights = scaled_dot_product_attention(q, k, v, torch.tensor([True, False]))
+    assert weights.tolist() == [[1.0, 0.0]] and out.tolist() == [[1.0]]
 
 
 def test_gradcheck_with_masks():

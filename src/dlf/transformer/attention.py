@@ -38,21 +38,18 @@ def scaled_dot_product_attention(
             f"q and k must share their last dimension d, got q {tuple(q.shape)} and "
             f"k {tuple(k.shape)}: project them to the same size first"
         )
-    # Scale q (L x d numbers) rather than the scores (L x S): the same product, less work.
-    scores = (q / math.sqrt(q.size(-1))) @ k.transpose(-2, -1)  # (..., L, S)
+    scores = q @ k.transpose(-2, -1) / math.sqrt(q.size(-1))  # (..., L, S)
     if mask is not None:
         if mask.dtype != torch.bool:
             raise TypeError(
                 f"mask must be boolean (True = may attend), got {mask.dtype}; "
                 "build one with causal_mask or padding_mask, or compare with `!= 0`"
             )
-        # Masked keys get half the most negative finite number added: beside any key that may
-        # be attended, exp() makes their weight exactly 0, and no finite score can push the sum
-        # to -inf. So a fully masked row stays finite, and is zeroed below without a NaN, in
-        # the forward pass and in the gradient. (An added bias rather than masked_fill: one
-        # broadcast add, the faster on CPU.)
-        blocked = torch.finfo(scores.dtype).min / 2
-        scores = scores + torch.zeros_like(mask, dtype=scores.dtype).masked_fill(~mask, blocked)
+        # Masked scores become the most negative finite number, whatever they were (even inf
+        # or NaN): beside any key that may be attended, exp() makes their weight exactly 0. Not
+        # -inf: a fully masked row then stays finite, and is zeroed below without a NaN, in
+        # the forward pass and in the gradient.
+        scores = torch.where(mask, scores, torch.finfo(scores.dtype).min)
     weights = scores.softmax(dim=-1)
     if mask is not None:
         weights = weights * mask.any(dim=-1, keepdim=True)  # a query with no key: no attention
