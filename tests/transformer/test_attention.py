@@ -91,7 +91,7 @@ def test_fully_masked_rows_stay_finite_at_the_edge_of_the_range(dtype):
 
 @pytest.mark.parametrize("bad", [float("inf"), float("-inf"), float("nan")])
 def test_a_masked_key_cannot_reach_the_output(bad):
-    q, k, v = torch.randn(1, 2, 4), torch.randn(1, 3, 4), torch.randn(1, 3, 2)
+    q, k, v = _qkv((1,), 2, 3, 4, 2, seed=5)
     k[0, 2] = bad  # garbage at a padding position
     mask = torch.tensor([True, True, False])
     out, weights = scaled_dot_product_attention(q, k, v, mask)
