@@ -78,7 +78,7 @@ def test_fully_masked_rows_give_zeros_not_nan(shape):
 
 @pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16, torch.float32])
 def test_fully_masked_rows_stay_finite_at_the_edge_of_the_range(dtype):
-    big = 128.0 if dtype == torch.float16 else 1e19  # scores near -finfo.max
+    big = 128.0 if dtype == torch.float16 else 1e19  # scores at or past -finfo.max: -inf
     q = torch.full((1, 2, 4), big, dtype=dtype, requires_grad=True)
     k = torch.full((1, 2, 4), -big, dtype=dtype)
     v = torch.ones(1, 2, 2, dtype=dtype)
